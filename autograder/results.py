@@ -1,0 +1,86 @@
+"""The result of grading one submission: the single source every output format is written from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from autograder.assignment import Assignment
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One pytest check. ``outcome`` is "passed", "failed" (the student's code) or "error" (the grader's)."""
+
+    name: str
+    function: str
+    visible: bool
+    outcome: str
+    message: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "passed"
+
+
+@dataclass(frozen=True)
+class FunctionResult:
+    """A student function earns its points only when every one of its checks passes."""
+
+    name: str
+    points: float
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(c.passed for c in self.checks)
+
+    @property
+    def score(self) -> float:
+        return self.points if self.passed else 0.0
+
+    @property
+    def failures(self) -> tuple[CheckResult, ...]:
+        return tuple(c for c in self.checks if not c.passed)
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    student: str
+    assignment: str
+    functions: tuple[FunctionResult, ...]
+    execution_time: float = 0.0
+    notes: tuple[str, ...] = ()  # for the student: unusable file, cells that raised, missing locked cells
+    source: str = ""
+    sandboxed: bool = False
+    grader_errors: tuple[str, ...] = field(default=())  # for the instructor: a check that crashed
+
+    @property
+    def score(self) -> float:
+        return sum(f.score for f in self.functions)
+
+    @property
+    def max_score(self) -> float:
+        return sum(f.points for f in self.functions)
+
+    @property
+    def checks(self) -> tuple[CheckResult, ...]:
+        return tuple(c for f in self.functions for c in f.checks)
+
+
+def build(assignment: Assignment, student: str, checks: list[CheckResult], **fields) -> SubmissionResult:
+    """Group checks by function, in the assignment's order, and score them."""
+    functions = tuple(
+        FunctionResult(f.name, f.points, tuple(c for c in checks if c.function == f.name))
+        for f in assignment.functions
+    )
+    errors = tuple(f"{c.name}: {c.message}" for c in checks if c.outcome == "error")
+    return SubmissionResult(student, assignment.name, functions, grader_errors=errors, **fields)
+
+
+def unusable(assignment: Assignment, student: str, message: str, **fields) -> SubmissionResult:
+    """The result for a file that could not be graded at all: zero, and why."""
+    functions = tuple(
+        FunctionResult(f.name, f.points, (CheckResult("notebook is readable", f.name, True, "failed", message),))
+        for f in assignment.functions
+    )
+    return SubmissionResult(student, assignment.name, functions, notes=(message,), **fields)

@@ -1,0 +1,197 @@
+"""The program that runs inside a student's process (the sandbox): it executes the notebook's
+cells, then answers the grader's calls to the student's functions with plain data.
+
+It is copied into the sandbox with ``wire.py`` and started as a script, so it imports nothing
+from the grader package: the student's process never sees the tests, the rubric or the
+solutions. Nothing here decides a grade; the student's code can rewrite any of it, which only
+changes what the student's own functions appear to return.
+
+Protocol, one JSON frame each way at a time (see ``wire``):
+  grader -> {"op": "run", "cells": [{"index", "source"}], "functions": [...]} 
+  runner -> {"event": "cell", "index", "status": "running" | "ok" | "error", "error"?} per cell,
+            then {"event": "ready", "functions": {...}, "defined": {...}}
+  grader -> {"op": "call", "name", "args": [...]}
+  runner -> {"event": "result", "ok", "value" | "error", "ops": [aten ops the call ran]}
+"""
+
+import os
+import re
+import sys
+import traceback
+
+import wire
+
+CELL_FILE = re.compile(r"<ipython-input-(\d+)-[0-9a-f]+>")
+
+
+class Runner:
+    def __init__(self, fd_in: int, fd_out: int):
+        self.fd_in, self.fd_out = fd_in, fd_out
+        self.cell_of_count: dict[int, int] = {}
+        self.shell = None
+
+    # ------------------------------------------------------------ framing
+
+    def read(self) -> dict:
+        header = self._read_exact(wire.HEADER.size)
+        return wire.parse_frame_body(self._read_exact(wire.parse_frame_length(header)))
+
+    def _read_exact(self, size: int) -> bytes:
+        chunks, remaining = [], size
+        while remaining:
+            chunk = os.read(self.fd_in, remaining)
+            if not chunk:
+                raise SystemExit(0)  # the grader closed the channel: nothing more to do
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+
+    def send(self, message: dict) -> None:
+        wire.write_frame(self.fd_out, message)
+
+    # ------------------------------------------------------------ notebook
+
+    def run_cells(self, cells: list, functions: list) -> None:
+        from IPython.core.interactiveshell import InteractiveShell
+
+        self.shell = InteractiveShell.instance(colors="NoColor")
+        for cell in cells:
+            self.send({"event": "cell", "index": cell["index"], "status": "running"})
+            self.cell_of_count[self.shell.execution_count] = cell["index"]
+            result = self.shell.run_cell(cell["source"], store_history=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            exc = result.error_before_exec or result.error_in_exec
+            if exc is None:
+                self.send({"event": "cell", "index": cell["index"], "status": "ok"})
+            else:
+                self.send({"event": "cell", "index": cell["index"], "status": "error", "error": self.describe(exc)})
+        self.send({"event": "ready", "functions": {name: self.inspect(name) for name in functions},
+                   "defined": self.defined_functions()})
+
+    def cell_and_line(self, filename: str, lineno: int):
+        match = CELL_FILE.fullmatch(filename or "")
+        if match and int(match.group(1)) in self.cell_of_count:
+            return self.cell_of_count[int(match.group(1))], lineno
+        return None
+
+    def describe(self, exc: BaseException) -> dict:
+        """Error type, message and where in the notebook it happened, as plain strings."""
+        where = None
+        if isinstance(exc, SyntaxError):
+            where = self.cell_and_line(exc.filename, exc.lineno or 0)
+        frames = []
+        for frame in traceback.extract_tb(exc.__traceback__):
+            found = self.cell_and_line(frame.filename, frame.lineno)
+            if found:
+                where = found
+                frames.append(f"cell {found[0]}, line {found[1]}, in {frame.name}: {(frame.line or '').strip()}")
+        try:
+            message = str(exc)
+        except Exception:
+            message = "<unprintable message>"
+        return {
+            "type": type(exc).__name__,
+            "message": message[:2000],
+            "cell": where[0] if where else None,
+            "line": where[1] if where else None,
+            "trace": frames[-5:],
+        }
+
+    def inspect(self, name: str) -> dict:
+        import inspect
+
+        namespace = self.shell.user_ns
+        if name not in namespace:
+            return {"defined": False}
+        value = namespace[name]
+        if not callable(value):
+            return {"defined": True, "callable": False, "type": type(value).__name__}
+        info = {"defined": True, "callable": True, "cell": self.cell_of(value)}
+        try:
+            params = inspect.signature(value).parameters.values()
+            info["params"] = [{"name": p.name, "kind": p.kind.name, "default": p.default is not p.empty}
+                              for p in params]
+        except (TypeError, ValueError):
+            info["params"] = None
+        return info
+
+    def cell_of(self, function):
+        code = getattr(function, "__code__", None)
+        found = self.cell_and_line(getattr(code, "co_filename", ""), 0) if code else None
+        return found[0] if found else None
+
+    def defined_functions(self) -> dict:
+        """Every function the notebook defined, with its cell: for 'did you mean' messages."""
+        found = {}
+        for name, value in list(self.shell.user_ns.items()):
+            if not name.startswith("_") and callable(value):
+                cell = self.cell_of(value)
+                if cell is not None:
+                    found[name] = cell
+        return found
+
+    # ------------------------------------------------------------ calls
+
+    def call(self, name: str, args: list) -> dict:
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        class RecordOps(TorchDispatchMode):
+            """Names every aten op the call runs, so the grader can see e.g. a hidden nll_loss."""
+
+            def __init__(self):
+                super().__init__()
+                self.ops = set()
+
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                self.ops.add(str(func.overloadpacket))
+                return func(*args, **(kwargs or {}))
+
+        function = self.shell.user_ns.get(name)
+        values = [self.resolve(wire.decode(arg)) for arg in args]
+        recorder = RecordOps()
+        try:
+            with recorder:
+                value = function(*values)
+            reply = {"ok": True, "value": wire.encode(value)}
+        except BaseException as exc:  # noqa: BLE001 - the student's exception is the answer
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            reply = {"ok": False, "error": self.describe(exc)}
+        sys.stdout.flush()
+        sys.stderr.flush()
+        return {"event": "result", **reply, "ops": sorted(recorder.ops)}
+
+    def resolve(self, value):
+        if isinstance(value, wire.Ref):
+            return self.lookup(value.name)
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        return value
+
+    @staticmethod
+    def lookup(name: str):
+        """Objects the grader can name but not send: "tiktoken:<encoding>" is a tokenizer."""
+        kind, _, arg = name.partition(":")
+        if kind == "tiktoken":
+            import tiktoken
+
+            return tiktoken.get_encoding(arg)
+        raise ValueError(f"unknown reference {name!r}")
+
+    def serve(self) -> None:
+        request = self.read()
+        self.run_cells(request["cells"], request["functions"])
+        while True:
+            request = self.read()
+            self.send(self.call(request["name"], request["args"]))
+
+
+def main() -> None:
+    fd_in, fd_out = int(sys.argv[1]), int(sys.argv[2])
+    sys.path.insert(0, "")  # as in Jupyter: modules next to the notebook (gpt2.py) are importable
+    Runner(fd_in, fd_out).serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+"""The trust boundary: the only module that talks to a student's process.
+
+A ``StudentProcess`` starts the runner (sandboxed when possible), sends it the cells, then asks
+it to call the student's functions. What comes back is JSON, checked field by field here before
+anything else in the grader sees it; values are rebuilt by ``wire.decode``. Time limits are
+enforced from this side: when a deadline passes, the whole process group is killed, whatever
+signals the student's code ignores.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autograder import wire
+from autograder.notebook import Cell
+from autograder.sandbox import Limits, apply_limits, launch
+
+RUNNER_FILES = ("runner.py", "wire.py")
+OUTPUT_LIMIT = 64 * 1024
+
+
+class StudentProcessEnded(Exception):
+    """The student's process is gone: it exited, crashed, was killed for time, or broke protocol."""
+
+    def __init__(self, reason: str, timed_out: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.timed_out = timed_out
+
+
+@dataclass(frozen=True)
+class StudentError:
+    """An exception raised by student code, described as plain strings."""
+
+    type: str
+    message: str
+    cell: int | None = None
+    line: int | None = None
+    trace: tuple[str, ...] = ()
+
+    @property
+    def out_of_memory(self) -> bool:
+        return self.type == "MemoryError" or "can't allocate memory" in self.message
+
+    def summary(self) -> str:
+        if self.out_of_memory:
+            return "memory limit exceeded (MemoryError)"
+        message = self.message if len(self.message) < 300 else self.message[:300] + "..."
+        return f"{self.type}: {message}" if message else self.type
+
+
+@dataclass(frozen=True)
+class CellResult:
+    index: int
+    error: StudentError | None
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    """What the notebook's namespace holds under a contract name."""
+
+    defined: bool
+    callable: bool = False
+    type_name: str = ""
+    cell: int | None = None
+    params: tuple[tuple[str, str, bool], ...] | None = None  # (name, kind, has default)
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    cells: tuple[CellResult, ...]
+    functions: dict[str, FunctionInfo]
+    defined: dict[str, int] = field(default_factory=dict)  # every function the notebook defined -> its cell
+    stopped: str | None = None  # why the run ended early, if it did
+    stopped_in: int | None = None  # the cell that was running then
+
+
+@dataclass(frozen=True)
+class CallReply:
+    value: Any = None
+    error: StudentError | None = None
+    ops: frozenset[str] = frozenset()
+
+
+# ------------------------------------------------------------------ validation of what arrives
+
+
+def _str(value: Any, limit: int = 2000) -> str:
+    if not isinstance(value, str):
+        raise wire.WireError("expected text")
+    return value[:limit]
+
+
+def _opt_int(value: Any) -> int | None:
+    if value is None:
+        return None
+    if type(value) is not int:
+        raise wire.WireError("expected an integer")
+    return value
+
+
+def _error(data: Any) -> StudentError:
+    if not isinstance(data, dict):
+        raise wire.WireError("error is not an object")
+    trace = data.get("trace", [])
+    if not isinstance(trace, list):
+        raise wire.WireError("trace is not a list")
+    return StudentError(_str(data.get("type")), _str(data.get("message", "")), _opt_int(data.get("cell")),
+                        _opt_int(data.get("line")), tuple(_str(t, 300) for t in trace[:5]))
+
+
+def _function_info(data: Any) -> FunctionInfo:
+    if not isinstance(data, dict) or not isinstance(data.get("defined"), bool):
+        raise wire.WireError("function info is malformed")
+    if not data["defined"]:
+        return FunctionInfo(False)
+    if not data.get("callable"):
+        return FunctionInfo(True, False, _str(data.get("type", ""), 100))
+    params = data.get("params")
+    if params is not None:
+        if not isinstance(params, list):
+            raise wire.WireError("params is not a list")
+        params = tuple((_str(p["name"], 100), _str(p["kind"], 40), bool(p["default"]))
+                       for p in params if isinstance(p, dict))
+    return FunctionInfo(True, True, "", _opt_int(data.get("cell")), params)
+
+
+# ------------------------------------------------------------------ the process
+
+
+class StudentProcess:
+    """One student notebook running in its own process. Use as a context manager."""
+
+    def __init__(self, support_dir: Path, limits: Limits = Limits(), sandbox: str = "auto"):
+        self.support_dir, self.limits, self.sandbox = support_dir, limits, sandbox
+        self.proc: subprocess.Popen | None = None
+        self.output = bytearray()
+        self.output_dropped = 0
+        self.sandboxed = False
+
+    def __enter__(self) -> StudentProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="autograder-"))
+        home, runner_dir = self.tmp / "home", self.tmp / "runner"
+        shutil.copytree(self.support_dir, home, ignore=shutil.ignore_patterns("*.ipynb", "__pycache__", ".*"))
+        runner_dir.mkdir()
+        for name in RUNNER_FILES:
+            shutil.copy(Path(__file__).with_name(name), runner_dir / name)
+        to_child_r, self.to_child = os.pipe()
+        self.from_child, from_child_w = os.pipe()
+        spec = launch(home, runner_dir, (to_child_r, from_child_w), self.sandbox)
+        self.sandboxed = spec.sandboxed
+        self.proc = subprocess.Popen(
+            spec.argv, cwd=spec.cwd, env=spec.env or {"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            pass_fds=(to_child_r, from_child_w), start_new_session=True,
+            preexec_fn=lambda: apply_limits(self.limits),
+        )
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self.drain = threading.Thread(target=self._drain_output, daemon=True)
+        self.drain.start()
+
+    def _drain_output(self) -> None:
+        """Keep the first OUTPUT_LIMIT bytes of everything printed; count and drop the rest."""
+        while chunk := self.proc.stdout.read1(65536):
+            room = OUTPUT_LIMIT - len(self.output)
+            self.output += chunk[:max(room, 0)]
+            self.output_dropped += max(len(chunk) - max(room, 0), 0)
+
+    def printed(self) -> str:
+        text = self.output.decode("utf-8", errors="replace")
+        return text + (f"\n[... {self.output_dropped} more bytes of output not kept]" if self.output_dropped else "")
+
+    def close(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait()
+        for fd in (self.to_child, self.from_child):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.drain.join(timeout=5)
+        self.proc.stdout.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.proc = None
+
+    # -------------------------------------------------------------- messages
+
+    def _send(self, message: dict) -> None:
+        try:
+            wire.write_frame(self.to_child, message)
+        except OSError:
+            raise StudentProcessEnded(self._ended_reason()) from None
+
+    def _read_exact(self, size: int, deadline: float) -> bytes:
+        chunks, remaining = [], size
+        while remaining:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.from_child], [], [], left)[0]:
+                self.close()
+                raise StudentProcessEnded("time limit", timed_out=True)
+            chunk = os.read(self.from_child, min(remaining, 1 << 20))
+            if not chunk:
+                raise StudentProcessEnded(self._ended_reason())
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+
+    def _receive(self, deadline: float) -> dict:
+        try:
+            length = wire.parse_frame_length(self._read_exact(wire.HEADER.size, deadline))
+            return wire.parse_frame_body(self._read_exact(length, deadline))
+        except wire.WireError as exc:
+            self.close()
+            raise StudentProcessEnded(f"the notebook's process sent something that is not grader data ({exc})")
+
+    def _ended_reason(self) -> str:
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.close()
+            return "the notebook's process stopped answering"
+        if code < 0:
+            name = signal.Signals(-code).name
+            return f"the notebook's process was killed by {name}" + (
+                " (a file larger than the limit was written)" if name == "SIGXFSZ" else "")
+        if code == 1 and "MemoryError" in self.printed():
+            return "memory limit exceeded"
+        return f"the notebook's process exited (exit code {code}), for example through os._exit() or a crash"
+
+    # -------------------------------------------------------------- operations
+
+    def run_notebook(self, cells: tuple[Cell, ...], functions: tuple[str, ...], timeout: float) -> NotebookRun:
+        """Run every cell; an error in one cell is recorded and the next cell runs anyway."""
+        deadline = time.monotonic() + timeout
+        self._send({"op": "run", "cells": [{"index": c.index, "source": c.source} for c in cells],
+                    "functions": list(functions)})
+        results, running = [], None
+        try:
+            while True:
+                message = self._receive(deadline)
+                event = message.get("event")
+                if event == "cell":
+                    index = _opt_int(message.get("index"))
+                    if message.get("status") == "running":
+                        running = index
+                    else:
+                        error = message.get("error")
+                        results.append(CellResult(index, _error(error) if error is not None else None))
+                        running = None
+                elif event == "ready":
+                    functions_data = message.get("functions")
+                    defined = message.get("defined")
+                    if not isinstance(functions_data, dict) or not isinstance(defined, dict):
+                        raise wire.WireError("ready message is malformed")
+                    return NotebookRun(
+                        tuple(results),
+                        {name: _function_info(functions_data.get(name)) for name in functions},
+                        {_str(k, 100): _opt_int(v) for k, v in list(defined.items())[:500]},
+                    )
+                else:
+                    raise wire.WireError(f"unexpected event {event!r}")
+        except StudentProcessEnded as ended:
+            reason = (f"the notebook did not finish within {timeout:g} s" if ended.timed_out else ended.reason)
+            return NotebookRun(tuple(results), {}, {}, stopped=reason, stopped_in=running)
+        except (wire.WireError, KeyError, TypeError) as exc:
+            self.close()
+            return NotebookRun(tuple(results), {}, {}, stopped=f"the notebook's process broke protocol ({exc})")
+
+    def call(self, name: str, args: list[Any], timeout: float) -> CallReply:
+        """Call a student function; raises StudentProcessEnded if the process dies or runs out of time."""
+        self._send({"op": "call", "name": name, "args": [wire.encode(a) for a in args]})
+        message = self._receive(time.monotonic() + timeout)
+        try:
+            if message.get("event") != "result" or not isinstance(message.get("ok"), bool):
+                raise wire.WireError("reply is not a call result")
+            ops = message.get("ops", [])
+            if not isinstance(ops, list):
+                raise wire.WireError("ops is not a list")
+            ops = frozenset(_str(op, 100) for op in ops[:1000])
+            if message["ok"]:
+                return CallReply(value=wire.decode(message.get("value")), ops=ops)
+            return CallReply(error=_error(message.get("error")), ops=ops)
+        except (wire.WireError, KeyError, TypeError) as exc:
+            self.close()
+            raise StudentProcessEnded(f"the notebook's process sent a malformed reply ({exc})") from None

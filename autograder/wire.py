@@ -1,0 +1,163 @@
+"""The plain-data format that crosses between the grader and a student's process.
+
+Both sides use this module: the student process to encode what a function returned, the grader
+to decode it. Only JSON travels, in length-prefixed frames. A tensor travels as its dtype, shape
+and raw bytes, and the grader builds a fresh ``torch.Tensor`` from them, so nothing the student
+process sends can carry behaviour (no pickles, no tensor subclasses, no ``__eq__`` that lies).
+Everything decoded is checked for shape and type first; anything else is refused with
+``WireError``.
+
+The module imports only the standard library at load time (torch lazily), because it is copied
+into the sandbox beside the runner, where the grader package is not importable.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+# A frame larger than this is refused: the biggest legitimate one (graded logits) is ~20 MB.
+MAX_FRAME_BYTES = 256 * 1024 * 1024
+HEADER = struct.Struct(">I")
+DTYPES = (
+    "float16", "bfloat16", "float32", "float64",
+    "uint8", "int8", "int16", "int32", "int64", "bool",
+)
+REPR_LIMIT = 200
+
+
+class WireError(Exception):
+    """The other side sent something that is not a well-formed message of plain data."""
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """A value that has no plain-data form (a module, a generator, a tensor subclass...).
+
+    ``type_name`` and ``text`` are the student's own description: shown to people, never trusted.
+    """
+
+    type_name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A named object that only exists in the student's process (such as the tokenizer)."""
+
+    name: str
+
+
+# ---------------------------------------------------------------- framing
+
+
+def write_frame(fd: int, message: dict) -> None:
+    """Send one JSON message on a file descriptor."""
+    body = json.dumps(message, allow_nan=True, ensure_ascii=False).encode("utf-8")
+    data = HEADER.pack(len(body)) + body
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def parse_frame_length(header: bytes) -> int:
+    (length,) = HEADER.unpack(header)
+    if length > MAX_FRAME_BYTES:
+        raise WireError(f"message of {length} bytes is larger than the {MAX_FRAME_BYTES} allowed")
+    return length
+
+
+def parse_frame_body(body: bytes) -> dict:
+    try:
+        message = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WireError(f"message is not JSON: {exc}") from None
+    if not isinstance(message, dict):
+        raise WireError("message is not a JSON object")
+    return message
+
+
+# ---------------------------------------------------------------- values
+
+
+def encode(value: Any) -> Any:
+    """Plain-data form of a value returned by student code (runs in the student's process)."""
+    import torch
+
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if type(value) is int:
+        return value
+    if type(value) is float:
+        return value if math.isfinite(value) else {"$float": repr(value)}
+    if type(value) in (list, tuple):
+        return [encode(item) for item in value]
+    if type(value) is torch.Tensor:
+        tensor = value.detach().cpu().contiguous()
+        raw = tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b""
+        return {"$tensor": {
+            "dtype": str(tensor.dtype).removeprefix("torch."),
+            "shape": list(tensor.shape),
+            "data": base64.b64encode(raw).decode("ascii"),
+        }}
+    if isinstance(value, Ref):
+        return {"$ref": value.name}
+    kind = type(value)
+    try:
+        text = repr(value)[:REPR_LIMIT]
+    except Exception:  # a student's __repr__ may raise
+        text = "<unprintable>"
+    return {"$unsupported": {"type": f"{kind.__module__}.{kind.__qualname__}", "repr": text}}
+
+
+def decode(data: Any, depth: int = 0) -> Any:
+    """Rebuild a value from plain data, refusing anything that is not exactly what we sent."""
+    if depth > 32:
+        raise WireError("value is nested too deeply")
+    if data is None or isinstance(data, (bool, str, int, float)):
+        return data
+    if isinstance(data, list):
+        return [decode(item, depth + 1) for item in data]
+    if not isinstance(data, dict) or len(data) != 1:
+        raise WireError("value is not plain data")
+    (tag, body), = data.items()
+    if tag == "$tensor":
+        return _decode_tensor(body)
+    if tag == "$float" and body in ("nan", "inf", "-inf"):
+        return float(body)
+    if tag == "$ref" and isinstance(body, str):
+        return Ref(body)
+    if tag == "$unsupported" and isinstance(body, dict):
+        return Unsupported(str(body.get("type", "?"))[:REPR_LIMIT], str(body.get("repr", ""))[:REPR_LIMIT])
+    raise WireError(f"unknown value tag {tag!r}")
+
+
+def _decode_tensor(body: Any) -> Any:
+    import torch
+
+    if not isinstance(body, dict) or set(body) != {"dtype", "shape", "data"}:
+        raise WireError("tensor is missing dtype, shape or data")
+    dtype_name, shape, data = body["dtype"], body["shape"], body["data"]
+    if dtype_name not in DTYPES:
+        raise WireError(f"tensor dtype {dtype_name!r} is not supported")
+    if not isinstance(shape, list) or len(shape) > 8 or not all(type(n) is int and n >= 0 for n in shape):
+        raise WireError("tensor shape is not a list of non-negative integers")
+    if not isinstance(data, str):
+        raise WireError("tensor data is not base64 text")
+    dtype = getattr(torch, dtype_name)
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except ValueError:
+        raise WireError("tensor data is not valid base64") from None
+    expected = math.prod(shape) * torch.empty((), dtype=dtype).element_size()
+    if len(raw) != expected:
+        raise WireError(f"tensor data has {len(raw)} bytes; shape {shape} of {dtype_name} needs {expected}")
+    if not raw:
+        return torch.empty(shape, dtype=dtype)
+    return torch.frombuffer(bytearray(raw), dtype=dtype).reshape(shape)

@@ -1,0 +1,89 @@
+"""Output formats, each written from a ``SubmissionResult`` and nothing else.
+
+Files are written atomically (temporary file, then rename), so an interrupted batch never
+leaves a half-written results.json or grades.csv behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from autograder.results import FunctionResult, SubmissionResult
+
+# Gradescope shows tests by visibility; the grade is visible to the student once published.
+VISIBILITY = "visible"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _function_output(function: FunctionResult) -> str:
+    lines = []
+    for check in function.checks:
+        mark = "PASS" if check.passed else "FAIL"
+        lines.append(f"[{mark}] {check.name}" + (f": {check.message}" if check.message else ""))
+    if function.passed:
+        lines.insert(0, f"All {len(function.checks)} checks of `{function.name}` passed.")
+    else:
+        lines.insert(0, f"`{function.name}` earns its {function.points:g} points when all {len(function.checks)} "
+                        f"checks pass; {len(function.failures)} failed.")
+    return "\n".join(lines)
+
+
+def gradescope(result: SubmissionResult) -> dict:
+    """Gradescope's results.json: one test per student function, tagged with that function."""
+    output = [f"{result.score:g} / {result.max_score:g} points for {result.assignment}."]
+    output += list(result.notes)
+    return {
+        "score": result.score,
+        "execution_time": round(result.execution_time, 2),
+        "output": "\n".join(output),
+        "visibility": VISIBILITY,
+        "tests": [
+            {
+                "name": function.name,
+                "score": function.score,
+                "max_score": function.points,
+                "status": "passed" if function.passed else "failed",
+                "output": _function_output(function),
+                "tags": [function.name],
+                "visibility": VISIBILITY,
+            }
+            for function in result.functions
+        ],
+    }
+
+
+def write_gradescope(result: SubmissionResult, path: Path) -> None:
+    write_atomic(path, json.dumps(gradescope(result), indent=2, ensure_ascii=False) + "\n")
+
+
+def grades_csv(results: list[SubmissionResult]) -> str:
+    """One row per student: total, each function's score, and a short note when something went wrong."""
+    functions = [f.name for f in results[0].functions] if results else []
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student", "score", "max_score", *functions, "note"])
+    for result in sorted(results, key=lambda r: r.student):
+        note = result.notes[0] if result.notes and result.score == 0 else ""
+        if result.grader_errors:
+            note = "GRADER ERROR, check by hand: " + result.grader_errors[0]
+        writer.writerow([result.student, f"{result.score:g}", f"{result.max_score:g}",
+                         *(f"{f.score:g}" for f in result.functions), note[:200]])
+    return buffer.getvalue()
