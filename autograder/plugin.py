@@ -111,6 +111,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
+def _cell_note(opened: Submission, cell) -> str:
+    error, describe = cell.error, opened.notebook.describe
+    if error.cell is not None and error.cell != cell.index:
+        where = f" (from {describe(error.cell)}, line {error.line})"
+    else:
+        where = f" (line {error.line})" if error.line else ""
+    return f"{describe(cell.index)} raised {error.summary()}{where}; the cells after it still ran."
+
+
 def session_result(config: pytest.Config, student: str) -> SubmissionResult:
     """The SubmissionResult for what this session checked."""
     opened = config.stash.get(SUBMISSION, None)
@@ -119,8 +128,7 @@ def session_result(config: pytest.Config, student: str) -> SubmissionResult:
         notes += list(opened.notebook.notes)
         for cell in opened._run.cells:
             if cell.error is not None:
-                notes.append(f"{opened.notebook.describe(cell.index)} raised {cell.error.summary()}"
-                             f"{f' (line {cell.error.line})' if cell.error.line else ''}; the cells after it still ran.")
+                notes.append(_cell_note(opened, cell))
         if opened._run.stopped:
             notes.append(f"The notebook stopped early: {opened._run.stopped}.")
     assignment = load_assignment(config.getoption("assignment"),

@@ -36,7 +36,7 @@ class FunctionResult:
 
     @property
     def score(self) -> float:
-        return self.points if self.passed else 0.0
+        return float(self.points) if self.passed else 0.0
 
     @property
     def failures(self) -> tuple[CheckResult, ...]:

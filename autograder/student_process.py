@@ -52,6 +52,15 @@ class StudentError:
     def out_of_memory(self) -> bool:
         return self.type == "MemoryError" or "can't allocate memory" in self.message
 
+    @property
+    def advice(self) -> str:
+        """What to do about it, for errors whose message alone does not say."""
+        if self.type == "NotImplementedError" and not self.message:
+            return "The function is still the stub: replace `raise NotImplementedError()` with your code."
+        if self.out_of_memory:
+            return "Something allocated far more memory than this assignment needs."
+        return ""
+
     def summary(self) -> str:
         if self.out_of_memory:
             return "memory limit exceeded (MemoryError)"

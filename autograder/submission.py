@@ -32,7 +32,7 @@ def describe_value(value: Any) -> str:
     import torch
 
     if isinstance(value, torch.Tensor):
-        return f"tensor of shape {tuple(value.shape)}, dtype {str(value.dtype).removeprefix('torch.')}"
+        return f"{str(value.dtype).removeprefix('torch.')} tensor of shape {tuple(value.shape)}"
     if isinstance(value, wire.Ref):
         return value.name.split(":")[0] == "tiktoken" and "tokenizer" or value.name
     if isinstance(value, str):
@@ -149,7 +149,8 @@ class Submission:
             self.close()
             raise StudentCodeFailed(reason + ".") from None
         if reply.error is not None:
-            raise StudentCodeFailed(f"{call} raised {reply.error.summary()}{self._where(reply.error)}.")
+            advice = f" {reply.error.advice}" if reply.error.advice else ""
+            raise StudentCodeFailed(f"{call} raised {reply.error.summary()}{self._where(reply.error)}.{advice}")
         return reply
 
     def call(self, name: str, *args: Any) -> Any:

@@ -1,0 +1,123 @@
+"""``python -m autograder``: grade (CI, instructors), check (students), validate (instructors).
+
+The commands are thin: each parses its flags into ``Settings`` and calls one library function;
+printing happens here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from autograder import GraderError
+from autograder.assignment import Assignment, load_assignment
+from autograder.results import SubmissionResult
+from autograder.settings import Settings
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--assignment", default="tokens_and_loss", help="assignment name (default: %(default)s)")
+    parser.add_argument("--course", type=Path, default=None,
+                        help="course directory with release/<assignment>/ (default: this checkout)")
+    parser.add_argument("--timeout", type=float, default=Settings.notebook_timeout, metavar="S",
+                        help="seconds allowed for all of a notebook's cells (default: %(default)g)")
+    parser.add_argument("--call-timeout", type=float, default=Settings.call_timeout, metavar="S",
+                        help="seconds allowed for one call of a student function (default: %(default)g)")
+    parser.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
+                        help="auto: bubblewrap when available, else warn; bwrap: required; none: no sandbox")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    grade = commands.add_parser("grade", help="grade a notebook, or a directory of submissions")
+    grade.add_argument("path", type=Path, help="a notebook, or a directory of submissions")
+    grade.add_argument("-o", "--out", type=Path, required=True,
+                       help="results.json for a notebook; an output directory for a directory")
+    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                       help="submissions graded at once (default: number of cores, %(default)s)")
+    _common(grade)
+
+    check = commands.add_parser("check", help="students: run the visible checks on your notebook")
+    check.add_argument("notebook", type=Path)
+    _common(check)
+
+    validate = commands.add_parser("validate", help="instructors: check the solution, the release and their sync")
+    _common(validate)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings(notebook_timeout=args.timeout, call_timeout=args.call_timeout, sandbox=args.sandbox,
+                    jobs=getattr(args, "jobs", 1))
+
+
+def cmd_grade(args: argparse.Namespace, assignment: Assignment) -> int:
+    from autograder import batch
+    from autograder.grading import grade_notebook
+    from autograder.writers import write_gradescope
+
+    settings = _settings(args)
+    if args.path.is_dir():
+        def progress(result: SubmissionResult, done: int, total: int) -> None:
+            print(f"[{done}/{total}] {result.student}: {result.score:g}/{result.max_score:g}", flush=True)
+
+        results, seconds = batch.timed(lambda: batch.grade_directory(args.path, args.out, assignment, settings,
+                                                                     progress))
+        print(batch.summary(results, seconds))
+        print(f"Results: {args.out}/<student>/results.json and {args.out / 'grades.csv'}")
+        return 0
+    if not args.path.exists():
+        print(f"error: {args.path} does not exist", file=sys.stderr)
+        return 2
+    result = grade_notebook(args.path, assignment, settings)
+    write_gradescope(result, args.out)
+    print(f"{result.student}: {result.score:g}/{result.max_score:g} -> {args.out}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, assignment: Assignment) -> int:
+    from autograder.grading import grade_notebook
+    from autograder.report import render_check
+
+    if not args.notebook.is_file():
+        print(f"error: {args.notebook} is not a file", file=sys.stderr)
+        return 2
+    result = grade_notebook(args.notebook, assignment, _settings(args), visible_only=True)
+    print(render_check(result, color=sys.stdout.isatty() and not os.environ.get("NO_COLOR")))
+    return 0 if all(f.passed for f in result.functions) else 1
+
+
+def cmd_validate(args: argparse.Namespace, assignment: Assignment) -> int:
+    from autograder.validate import validate
+
+    problems = validate(assignment, _settings(args), say=print)
+    if problems:
+        print(f"\n{len(problems)} problem(s):")
+        for problem in problems:
+            print(f"  - {problem}")
+        return 1
+    print("\nAll good: the solution scores full marks, the release scores 0, and release/ matches source/.")
+    return 0
+
+
+COMMANDS = {"grade": cmd_grade, "check": cmd_check, "validate": cmd_validate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        assignment = load_assignment(args.assignment, args.course)
+        return COMMANDS[args.command](args, assignment)
+    except GraderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,56 @@
+"""Instructor's pre-release check: the solution earns full marks, the release stub earns nothing,
+release/ is what nbgrader generates from source/, and the points agree with nbgrader's."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import nbformat
+
+from autograder.assignment import Assignment
+from autograder.course import release_differences
+from autograder.grading import grade_notebook
+from autograder.settings import Settings
+
+
+def nbgrader_points(notebook_path) -> dict[str, float]:
+    """Points of each nbgrader test cell, keyed by its grade_id."""
+    notebook = nbformat.read(notebook_path, as_version=4)
+    points = {}
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            points[meta["grade_id"]] = float(meta.get("points", 0))
+    return points
+
+
+def validate(assignment: Assignment, settings: Settings, say: Callable[[str], None] = print) -> list[str]:
+    """Every problem found, as a sentence for the instructor; an empty list means ready to release."""
+    problems = []
+    source = assignment.source_dir / assignment.notebook_name
+    release = assignment.release_dir / assignment.notebook_name
+
+    say(f"Grading the solution ({source}) ...")
+    solved = grade_notebook(source, assignment, settings, student="solution")
+    say(f"  {solved.score:g}/{solved.max_score:g}")
+    if solved.score != solved.max_score:
+        failing = [f"{f.name} ({f.failures[0].message})" for f in solved.functions if not f.passed]
+        problems.append("the solution does not earn full marks: " + "; ".join(failing))
+
+    say(f"Grading the unmodified release ({release}) ...")
+    stub = grade_notebook(release, assignment, settings, student="release")
+    say(f"  {stub.score:g}/{stub.max_score:g}")
+    if stub.score != 0:
+        problems.append("the release earns points without any answer: " +
+                        ", ".join(f.name for f in stub.functions if f.passed))
+
+    say("Regenerating the release with nbgrader and comparing ...")
+    problems += release_differences(assignment.course, assignment.name)
+
+    cells = nbgrader_points(source)
+    for function in assignment.functions:
+        cell_points = cells.get(f"test_{function.name}")
+        if cell_points != function.points:
+            problems.append(f"nbgrader test cell test_{function.name} is worth {cell_points} points; "
+                            f"the grader gives {function.name} {function.points:g}")
+    return problems

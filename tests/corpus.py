@@ -1,0 +1,207 @@
+"""The kit's corpus of submissions: the seed's own answers, and realistic mistakes, one at a time.
+
+Notebooks are built from the committed release notebook by filling its answer cells, so the
+corpus always matches the assignment students actually get. Run as a script to (re)write the
+example submissions the README grades::
+
+    python -m tests.corpus examples/submissions
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+RELEASE = ROOT / "release" / "tokens_and_loss" / "tokens_and_loss.ipynb"
+
+# The five functions as the seed notebook wrote them (its inline code, wrapped in the contract).
+SEED = {
+    "text_to_token_ids": '''
+def text_to_token_ids(text,tokenizer):
+    encoded = tokenizer.encode(text,allowed_special={'<|endoftext|>'})
+    encoded_tensor = torch.tensor(encoded).unsqueeze(0)
+    return encoded_tensor
+''',
+    "token_ids_to_text": '''
+def token_ids_to_text(token_ids,tokenizer):
+    flat = token_ids.squeeze(0)
+    return tokenizer.decode(flat.tolist())
+''',
+    "target_probas": '''
+def target_probas(probas, targets):
+    rows = []
+    for text_idx in range(targets.shape[0]):
+        positions = list(range(targets.shape[1]))
+        rows.append(probas[text_idx, positions, targets[text_idx]])
+    return torch.stack(rows)
+''',
+    "manual_cross_entropy": '''
+def manual_cross_entropy(logits, targets):
+    probas = torch.softmax(logits, dim=-1)
+    positions = list(range(targets.shape[1]))
+    picked = torch.cat([probas[i, positions, targets[i]] for i in range(targets.shape[0])])
+    log_probas = torch.log(picked)
+    avg_log_probas = torch.mean(log_probas) * -1
+    return avg_log_probas
+''',
+    "perplexity": '''
+def perplexity(loss):
+    return torch.exp(loss)
+''',
+}
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A wrong answer for one function; every other function keeps the seed's answer."""
+
+    name: str
+    function: str
+    code: str
+    note: str = ""
+
+
+MISTAKES = (
+    Mistake("no_batch_dimension", "text_to_token_ids", '''
+def text_to_token_ids(text, tokenizer):
+    return torch.tensor(tokenizer.encode(text, allowed_special={"<|endoftext|>"}))
+'''),
+    Mistake("special_token_not_allowed", "text_to_token_ids", '''
+def text_to_token_ids(text, tokenizer):
+    return torch.tensor(tokenizer.encode(text)).unsqueeze(0)
+''', "passes the book example; fails texts with <|endoftext|>"),
+    Mistake("returns_list", "text_to_token_ids", '''
+def text_to_token_ids(text, tokenizer):
+    return [tokenizer.encode(text, allowed_special={"<|endoftext|>"})]
+'''),
+    Mistake("float_ids", "text_to_token_ids", '''
+def text_to_token_ids(text, tokenizer):
+    encoded = tokenizer.encode(text, allowed_special={"<|endoftext|>"})
+    return torch.tensor(encoded, dtype=torch.float32).unsqueeze(0)
+'''),
+    Mistake("decode_nested_list", "token_ids_to_text", '''
+def token_ids_to_text(token_ids, tokenizer):
+    return tokenizer.decode(token_ids.tolist())
+''', "works for (n,), fails for (1, n)"),
+    Mistake("returns_ids", "token_ids_to_text", '''
+def token_ids_to_text(token_ids, tokenizer):
+    return token_ids.squeeze(0).tolist()
+'''),
+    Mistake("strips_spaces", "token_ids_to_text", '''
+def token_ids_to_text(token_ids, tokenizer):
+    return tokenizer.decode(token_ids.squeeze(0).tolist()).strip()
+'''),
+    Mistake("hardcoded_positions", "target_probas", '''
+def target_probas(probas, targets):
+    return torch.stack([probas[i, [0, 1, 2], targets[i]] for i in range(targets.shape[0])])
+''', "passes the book example only"),
+    Mistake("first_row_only", "target_probas", '''
+def target_probas(probas, targets):
+    return probas[0, torch.arange(targets.shape[1]), targets[0]].unsqueeze(0)
+'''),
+    Mistake("predicted_not_target", "target_probas", '''
+def target_probas(probas, targets):
+    return torch.max(probas, dim=-1).values
+'''),
+    Mistake("torch_loss", "manual_cross_entropy", '''
+def manual_cross_entropy(logits, targets):
+    return torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten())
+'''),
+    Mistake("torch_loss_via_getattr", "manual_cross_entropy", '''
+def manual_cross_entropy(logits, targets):
+    loss_fn = getattr(torch.nn.functional, "cross_" + "entropy")
+    return loss_fn(logits.flatten(0, 1), targets.flatten())
+'''),
+    Mistake("nll_loss_module", "manual_cross_entropy", '''
+def manual_cross_entropy(logits, targets):
+    log_probas = torch.log_softmax(logits, dim=-1)
+    return torch.nn.NLLLoss()(log_probas.flatten(0, 1), targets.flatten())
+'''),
+    Mistake("sum_not_mean", "manual_cross_entropy", '''
+def manual_cross_entropy(logits, targets):
+    probas = torch.softmax(logits, dim=-1)
+    picked = torch.gather(probas, -1, targets.unsqueeze(-1))
+    return -torch.sum(torch.log(picked))
+'''),
+    Mistake("missing_minus", "manual_cross_entropy", '''
+def manual_cross_entropy(logits, targets):
+    probas = torch.softmax(logits, dim=-1)
+    picked = torch.gather(probas, -1, targets.unsqueeze(-1))
+    return torch.mean(torch.log(picked))
+'''),
+    Mistake("log_of_logits", "manual_cross_entropy", '''
+def manual_cross_entropy(logits, targets):
+    picked = torch.gather(logits, -1, targets.unsqueeze(-1))
+    return -torch.mean(torch.log(picked))
+'''),
+    Mistake("softmax_wrong_dim", "manual_cross_entropy", '''
+def manual_cross_entropy(logits, targets):
+    probas = torch.softmax(logits, dim=0)
+    picked = torch.gather(probas, -1, targets.unsqueeze(-1))
+    return -torch.mean(torch.log(picked))
+'''),
+    Mistake("exp_of_negative_loss", "perplexity", '''
+def perplexity(loss):
+    return torch.exp(-loss)
+'''),
+    Mistake("base_two", "perplexity", '''
+def perplexity(loss):
+    return 2 ** loss
+'''),
+    Mistake("returns_float", "perplexity", '''
+import math
+
+def perplexity(loss):
+    return math.exp(loss)
+'''),
+)
+
+
+def build(answers: dict[str, str | None], extra_cells: dict[int, str] | None = None) -> nbformat.NotebookNode:
+    """The release notebook with answer cells replaced (None deletes the cell) and extra code cells inserted."""
+    notebook = nbformat.read(RELEASE, as_version=4)
+    cells = []
+    for cell in notebook.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            if answers[grade_id] is None:
+                continue
+            cell.source = answers[grade_id].strip("\n")
+        cells.append(cell)
+    for position, source in sorted((extra_cells or {}).items(), reverse=True):
+        cells.insert(position, nbformat.v4.new_code_cell(source))
+    notebook.cells = cells
+    return notebook
+
+
+def with_answers(**changes: str | None) -> nbformat.NotebookNode:
+    """The seed's answers, with ``changes`` applied (function name -> code, or None to delete its cell)."""
+    return build({**SEED, **changes})
+
+
+def write(notebook: nbformat.NotebookNode, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, path)
+    return path
+
+
+EXAMPLES = {
+    "ada": lambda: with_answers(),
+    "grace": lambda: with_answers(target_probas=next(m for m in MISTAKES if m.name == "hardcoded_positions").code),
+    "linus": lambda: nbformat.read(RELEASE, as_version=4),
+}
+
+
+def write_examples(directory: Path) -> None:
+    """The README's example class: full marks, one mistake, an untouched stub, and a broken file."""
+    for student, make in EXAMPLES.items():
+        write(make(), directory / f"{student}.ipynb")
+    (directory / "margaret.ipynb").write_text('{"cells": [{"cell_type": "code", "source": "import tor')
+
+
+if __name__ == "__main__":
+    write_examples(Path(sys.argv[1]))
