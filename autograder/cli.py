@@ -65,7 +65,8 @@ def cmd_grade(args: argparse.Namespace, assignment: Assignment) -> int:
     settings = _settings(args)
     if args.path.is_dir():
         def progress(result: SubmissionResult, done: int, total: int) -> None:
-            print(f"[{done}/{total}] {result.student}: {result.score:g}/{result.max_score:g}", flush=True)
+            why = f"  ({result.notes[0][:70]}...)" if result.score == 0 and result.notes else ""
+            print(f"[{done}/{total}] {result.student}: {result.score:g}/{result.max_score:g}{why}", flush=True)
 
         results, seconds = batch.timed(lambda: batch.grade_directory(args.path, args.out, assignment, settings,
                                                                      progress))

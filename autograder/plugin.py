@@ -79,7 +79,8 @@ def submission(pytestconfig: pytest.Config, assignment: Assignment):
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if item.get_closest_marker("student_function") is None:
+        grades = "submission" in getattr(item, "fixturenames", ())
+        if grades and item.get_closest_marker("student_function") is None:
             raise pytest.UsageError(
                 f"{item.nodeid} does not say which student function it grades: "
                 "add @pytest.mark.student_function(\"name\") (or a module-level pytestmark).")

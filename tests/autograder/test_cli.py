@@ -1,0 +1,76 @@
+"""The commands as users type them, run as real subprocesses."""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import corpus
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600)
+
+
+def assert_gradescope_schema(data):
+    assert set(data) >= {"score", "execution_time", "output", "tests"}
+    for test in data["tests"]:
+        assert set(test) >= {"name", "score", "max_score", "output", "visibility", "tags"}
+        assert test["tags"] == [test["name"]]
+        assert test["visibility"] in ("hidden", "after_due_date", "after_published", "visible")
+    assert data["score"] == sum(t["score"] for t in data["tests"])
+
+
+def test_grade_the_example_class(tmp_path):
+    done = run("grade", "examples/submissions", "-o", str(tmp_path / "out"), "--jobs", "2")
+    assert done.returncode == 0, done.stderr
+    rows = {row["student"]: row for row in csv.DictReader((tmp_path / "out" / "grades.csv").open())}
+    assert {s: float(r["score"]) for s, r in rows.items()} == {"ada": 10, "grace": 8, "linus": 0, "margaret": 0}
+    assert rows["grace"]["target_probas"] == "0"
+    for student in rows:
+        assert_gradescope_schema(json.loads((tmp_path / "out" / student / "results.json").read_text()))
+    assert "Graded 4 submissions" in done.stdout
+
+
+def test_grade_one_notebook_writes_results_json(tmp_path):
+    out = tmp_path / "results.json"
+    done = run("grade", "examples/submissions/grace.ipynb", "-o", str(out), "--timeout", "120")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(out.read_text())
+    assert_gradescope_schema(data)
+    assert data["score"] == 8
+    failed = next(t for t in data["tests"] if t["name"] == "target_probas")
+    assert failed["score"] == 0 and "IndexError" in failed["output"]
+
+
+@pytest.mark.parametrize("notebook, status, text", [
+    ("seed", 0, "5 of 5 functions pass their visible checks"),
+    ("stub", 1, "0 of 5 functions pass their visible checks"),
+])
+def test_check_prints_and_exits_for_scripts(tmp_path, notebook, status, text):
+    path = tmp_path / f"{notebook}.ipynb"
+    if notebook == "seed":
+        corpus.write(corpus.with_answers(), path)
+    else:
+        path.write_bytes(corpus.RELEASE.read_bytes())
+    done = run("check", str(path))
+    assert done.returncode == status, done.stderr
+    assert text in done.stdout
+    assert "\033[" not in done.stdout  # no colour when not on a terminal
+
+
+def test_missing_path_is_an_error_not_a_crash(tmp_path):
+    done = run("grade", str(tmp_path / "nope.ipynb"), "-o", str(tmp_path / "r.json"))
+    assert done.returncode == 2 and "does not exist" in done.stderr
+
+
+def test_validate_passes_on_the_committed_course():
+    done = run("validate")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "All good" in done.stdout

@@ -1,0 +1,62 @@
+"""The nbgrader course: release/ is what nbgrader generates from source/, and nbgrader's own
+autograde agrees with the pytest grader on the solution and the stub."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder.course import release_differences
+from autograder.grading import grade_notebook
+from tests import corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_release_is_in_sync_with_source():
+    assert release_differences(ROOT, "tokens_and_loss") == []
+
+
+def test_a_stale_release_is_reported(tmp_path):
+    course = tmp_path / "course"
+    for part in ("source", "release"):
+        shutil.copytree(ROOT / part, course / part, symlinks=False)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    (course / "release" / "tokens_and_loss" / "gpt2.py").write_text("# edited by hand\n")
+    assert release_differences(course, "tokens_and_loss") == [
+        "release/tokens_and_loss/gpt2.py differs from what source/tokens_and_loss generates"]
+
+
+@pytest.fixture(scope="module")
+def nbgrader_scores(tmp_path_factory):
+    """nbgrader generate_assignment + autograde on a copy of the course, scores read from its gradebook."""
+    course = tmp_path_factory.mktemp("course")
+    shutil.copytree(ROOT / "source", course / "source", symlinks=False)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    submissions = {
+        "solution": ROOT / "source" / "tokens_and_loss" / "tokens_and_loss.ipynb",
+        "stub": corpus.RELEASE,
+        "seed": corpus.write(corpus.with_answers(), course / "seed.ipynb"),
+    }
+    for student, notebook in submissions.items():
+        target = course / "submitted" / student / "tokens_and_loss"
+        target.mkdir(parents=True)
+        shutil.copy(notebook, target / "tokens_and_loss.ipynb")
+    for command in (["generate_assignment", "tokens_and_loss"], ["autograde", "tokens_and_loss"]):
+        done = subprocess.run([sys.executable, "-m", "nbgrader", *command], cwd=course, capture_output=True,
+                              text=True, timeout=900)
+        assert done.returncode == 0, done.stderr[-3000:]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        scores = {s: gradebook.find_submission("tokens_and_loss", s).score for s in submissions}
+    return scores, submissions
+
+
+def test_nbgrader_autograde_agrees_with_the_pytest_grader(nbgrader_scores, assignment):
+    scores, submissions = nbgrader_scores
+    assert scores == {"solution": 10, "stub": 0, "seed": 10}
+    for student in ("solution", "stub"):
+        ours = grade_notebook(submissions[student], assignment)
+        assert ours.score == scores[student], student
