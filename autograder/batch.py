@@ -12,12 +12,13 @@ import concurrent.futures as futures
 import logging
 import multiprocessing
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
 from autograder.assignment import Assignment
 from autograder.results import SubmissionResult, unusable
+from autograder.sandbox import resolve
 from autograder.settings import Settings
 from autograder.writers import grades_csv, write_atomic, write_gradescope
 
@@ -49,7 +50,8 @@ def discover(root: Path, assignment: Assignment) -> list[Found]:
 def _in_student_dir(student_dir: Path, assignment: Assignment) -> Found:
     folder = student_dir / assignment.name
     if not folder.is_dir():
-        return Found(student_dir.name, None, f"no {assignment.name}/ folder in {student_dir.name}/: nothing was submitted")
+        return Found(student_dir.name, None,
+                     f"no {assignment.name}/ folder in {student_dir.name}/: nothing was submitted")
     expected = folder / assignment.notebook_name
     if expected.is_file():
         return Found(student_dir.name, expected)
@@ -59,8 +61,9 @@ def _in_student_dir(student_dir: Path, assignment: Assignment) -> Found:
     if not notebooks:
         return Found(student_dir.name, None, f"no notebook in {student_dir.name}/{assignment.name}/: "
                                              f"submit {assignment.notebook_name}")
-    return Found(student_dir.name, None, f"several notebooks and no {assignment.notebook_name} in "
-                                         f"{student_dir.name}/{assignment.name}/: submit only {assignment.notebook_name}")
+    return Found(student_dir.name, None,
+                 f"several notebooks and no {assignment.notebook_name} in {student_dir.name}/{assignment.name}/: "
+                 f"submit only {assignment.notebook_name}")
 
 
 def _grade_one(found: Found, assignment: Assignment, settings: Settings) -> SubmissionResult:
@@ -82,6 +85,7 @@ def grade_directory(root: Path, out: Path, assignment: Assignment, settings: Set
                     progress: Callable[[SubmissionResult, int, int], None] | None = None) -> list[SubmissionResult]:
     """Grade every submission under ``root`` into ``out``; returns the results, sorted by student."""
     submissions = discover(root, assignment)
+    settings = replace(settings, sandbox=resolve(settings.sandbox))
     results = []
     for result in _run_pool(submissions, assignment, settings):
         write_gradescope(result, out / result.student / "results.json")

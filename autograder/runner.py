@@ -7,7 +7,7 @@ solutions. Nothing here decides a grade; the student's code can rewrite any of i
 changes what the student's own functions appear to return.
 
 Protocol, one JSON frame each way at a time (see ``wire``):
-  grader -> {"op": "run", "cells": [{"index", "source"}], "functions": [...]} 
+  grader -> {"op": "run", "cells": [{"index", "source"}], "functions": [...]}
   runner -> {"event": "cell", "index", "status": "running" | "ok" | "error", "error"?} per cell,
             then {"event": "ready", "functions": {...}, "defined": {...}}
   grader -> {"op": "call", "name", "args": [...]}

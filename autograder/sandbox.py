@@ -110,11 +110,22 @@ def bwrap_status() -> str | None:
 
 @cache
 def _warn_unsandboxed(reason: str) -> None:
-    message = (f"WARNING: {reason}. Student code will run WITHOUT a sandbox: in its own process, with time and "
+    message = (f"{reason}. Student code will run WITHOUT a sandbox: in its own process, with time and "
                "memory limits, but able to read what this user can read and to use the network. "
                "Install bubblewrap (apt-get install bubblewrap) to grade untrusted notebooks.")
     log.warning(message)
-    print(message, file=sys.stderr)
+
+
+def resolve(mode: str) -> str:
+    """Turn "auto" into "bwrap" or "none" once, warning if bwrap cannot be used, so that a batch's
+    workers neither probe again nor repeat the warning."""
+    if mode != "auto":
+        return mode
+    reason = bwrap_status()
+    if reason is None:
+        return "bwrap"
+    _warn_unsandboxed(reason)
+    return "none"
 
 
 def launch(workdir: Path, runner_dir: Path, fds: tuple[int, int], mode: str = "auto") -> Launch:

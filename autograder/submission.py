@@ -17,8 +17,14 @@ from autograder import wire
 from autograder.assignment import Assignment
 from autograder.notebook import Notebook
 from autograder.settings import Settings
-from autograder.student_process import CallReply, FunctionInfo, NotebookRun, StudentError, StudentProcess, \
-    StudentProcessEnded
+from autograder.student_process import (
+    CallReply,
+    FunctionInfo,
+    NotebookRun,
+    StudentError,
+    StudentProcess,
+    StudentProcessEnded,
+)
 
 POSITIONAL = ("POSITIONAL_ONLY", "POSITIONAL_OR_KEYWORD")
 
@@ -99,7 +105,8 @@ class Submission:
         if not info.defined:
             raise StudentCodeFailed(self._missing_message(name, run))
         if not info.callable:
-            raise StudentCodeFailed(f"`{name}` is a {info.type_name}, not a function. Define it with `def {name}(...)`.")
+            raise StudentCodeFailed(
+                f"`{name}` is a {info.type_name}, not a function. Define it with `def {name}(...)`.")
         self._check_signature(name, info)
         return info
 
@@ -125,7 +132,8 @@ class Submission:
         required = [p for p in positional if not p[2]]
         required_kw = [p for p in info.params if p[1] == "KEYWORD_ONLY" and not p[2]]
         takes_varargs = any(p[1] == "VAR_POSITIONAL" for p in info.params)
-        if len(required) <= len(expected) and (takes_varargs or len(positional) >= len(expected)) and not required_kw:
+        fits = len(required) <= len(expected) and (takes_varargs or len(positional) >= len(expected))
+        if fits and not required_kw:
             return
         yours = ", ".join(p[0] for p in info.params)
         raise StudentCodeFailed(
