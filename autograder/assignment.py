@@ -27,6 +27,11 @@ class StudentFunction:
     params: tuple[str, ...]
     points: float
 
+    @property
+    def grade_id(self) -> str:
+        """The nbgrader test cell that carries this function's points: ``test_<name>``."""
+        return f"test_{self.name}"
+
 
 @dataclass(frozen=True)
 class Assignment:

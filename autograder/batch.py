@@ -9,20 +9,27 @@ gets a result that says so, and the batch goes on.
 from __future__ import annotations
 
 import concurrent.futures as futures
+import ctypes
+import hashlib
+import json
 import logging
 import multiprocessing
+import signal
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
+from autograder import __version__, gradebook
 from autograder.assignment import Assignment
-from autograder.results import SubmissionResult, unusable
+from autograder.results import SubmissionResult, from_dict, to_dict, unusable
 from autograder.sandbox import resolve
 from autograder.settings import Settings
 from autograder.writers import grades_csv, write_atomic, write_gradescope
 
 log = logging.getLogger(__name__)
+
+GRADING_RECORD = "grading.json"  # beside results.json: the full result and what it was computed from
 
 
 @dataclass(frozen=True)
@@ -81,26 +88,74 @@ def _grade_one(found: Found, assignment: Assignment, settings: Settings) -> Subm
         return SubmissionResult(**{**result.__dict__, "grader_errors": (f"{type(exc).__name__}: {exc}",)})
 
 
-def grade_directory(root: Path, out: Path, assignment: Assignment, settings: Settings = Settings(),
-                    progress: Callable[[SubmissionResult, int, int], None] | None = None) -> list[SubmissionResult]:
-    """Grade every submission under ``root`` into ``out``; returns the results, sorted by student."""
+def fingerprint(found: Found, assignment: Assignment) -> str:
+    """What a stored result was computed from: the file's bytes, the assignment and the grader's version."""
+    digest = hashlib.sha256(f"{__version__}:{assignment.name}:".encode())
+    digest.update(found.path.read_bytes() if found.path is not None else found.problem.encode())
+    return digest.hexdigest()
+
+
+def load_done(out: Path, found: Found, stamp: str) -> SubmissionResult | None:
+    """The stored result for this exact submission, if an earlier run finished it."""
+    try:
+        record = json.loads((out / found.student / GRADING_RECORD).read_text())
+        return from_dict(record["result"]) if record.get("fingerprint") == stamp else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def save(out: Path, result: SubmissionResult, stamp: str) -> None:
+    """results.json first, then the record that marks the submission done (both atomic)."""
+    write_gradescope(result, out / result.student / "results.json")
+    record = {"fingerprint": stamp, "result": to_dict(result)}
+    write_atomic(out / result.student / GRADING_RECORD, json.dumps(record, ensure_ascii=False))
+
+
+@dataclass
+class Batch:
+    """What a batch run did: every result (new and resumed) and how many were resumed."""
+
+    results: list[SubmissionResult]
+    resumed: int
+    seconds: float
+
+
+def grade_directory(root: Path, out: Path, assignment: Assignment, settings: Settings = Settings(), *,
+                    gradebook_url: str | None = None,
+                    progress: Callable[[SubmissionResult, int, int], None] | None = None) -> Batch:
+    """Grade every submission under ``root`` into ``out``, skipping those an earlier run finished.
+
+    Safe to interrupt at any point (even kill -9) and run again: each submission is committed by an
+    atomic write of its record, so it is either done, or graded again from scratch.
+    """
+    started = time.monotonic()
     submissions = discover(root, assignment)
     settings = replace(settings, sandbox=resolve(settings.sandbox))
-    results = []
-    for result in _run_pool(submissions, assignment, settings):
-        write_gradescope(result, out / result.student / "results.json")
+    stamps = {found.student: fingerprint(found, assignment) for found in submissions}
+    results, todo = [], []
+    for found in submissions:
+        done = load_done(out, found, stamps[found.student])
+        if done is not None:
+            results.append(done)
+        else:
+            todo.append(found)
+    resumed = len(results)
+    for result in _run_pool(todo, assignment, settings):
+        save(out, result, stamps[result.student])
         results.append(result)
         if progress:
-            progress(result, len(results), len(submissions))
+            progress(result, len(results) - resumed, len(todo))
     results.sort(key=lambda r: r.student)
     write_atomic(out / "grades.csv", grades_csv(results))
-    return results
+    gradebook.record(results, assignment, gradebook_url or f"sqlite:///{(out / 'gradebook.db').resolve()}")
+    return Batch(results, resumed, time.monotonic() - started)
 
 
 def _run_pool(submissions: list[Found], assignment: Assignment, settings: Settings) -> Iterator[SubmissionResult]:
     # spawn: workers start clean, without the parent's threads or torch state.
     context = multiprocessing.get_context("spawn")
-    with futures.ProcessPoolExecutor(max_workers=max(1, settings.jobs), mp_context=context) as pool:
+    with futures.ProcessPoolExecutor(max_workers=max(1, settings.jobs), mp_context=context,
+                                     initializer=_die_with_parent) as pool:
         jobs = {pool.submit(_grade_one, found, assignment, settings): found for found in submissions}
         for job in futures.as_completed(jobs):
             try:
@@ -110,28 +165,15 @@ def _run_pool(submissions: list[Found], assignment: Assignment, settings: Settin
                 yield _crashed(jobs[job], assignment)
 
 
+def _die_with_parent() -> None:
+    """Workers end when the batch's process does, even on kill -9 (Linux's PR_SET_PDEATHSIG)."""
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
 def _crashed(found: Found, assignment: Assignment) -> SubmissionResult:
     result = unusable(assignment, found.student, "The grader's worker process died while grading this "
                       "submission; your instructor will grade it by hand.", source=str(found.path or ""))
     return SubmissionResult(**{**result.__dict__, "grader_errors": ("worker process died",)})
-
-
-def summary(results: list[SubmissionResult], seconds: float) -> str:
-    """A short report for the end of a batch."""
-    if not results:
-        return "No submissions found."
-    mean = sum(r.score for r in results) / len(results)
-    lines = [f"Graded {len(results)} submissions in {seconds:.1f} s; mean score {mean:.2f} / {results[0].max_score:g}."]
-    for index, function in enumerate(results[0].functions):
-        passed = sum(r.functions[index].passed for r in results)
-        lines.append(f"  {function.name:<24} passed by {passed}/{len(results)}")
-    flagged = [r for r in results if r.grader_errors]
-    if flagged:
-        lines.append("Check by hand (the grader failed): " + ", ".join(r.student for r in flagged))
-    return "\n".join(lines)
-
-
-def timed(call: Callable[[], list[SubmissionResult]]) -> tuple[list[SubmissionResult], float]:
-    started = time.monotonic()
-    results = call()
-    return results, time.monotonic() - started

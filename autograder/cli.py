@@ -7,6 +7,7 @@ printing happens here and nowhere else.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -40,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="results.json for a notebook; an output directory for a directory")
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                        help="submissions graded at once (default: number of cores, %(default)s)")
+    grade.add_argument("--gradebook", metavar="DB_URL", default=None,
+                       help="nbgrader gradebook to record a directory's grades in, any SQLAlchemy URL "
+                            "(default: sqlite:///OUT/gradebook.db)")
     _common(grade)
 
     check = commands.add_parser("check", help="students: run the visible checks on your notebook")
@@ -56,21 +60,40 @@ def _settings(args: argparse.Namespace) -> Settings:
                     jobs=getattr(args, "jobs", 1))
 
 
+@contextlib.contextmanager
+def _progress(bar: bool):
+    """A progress callback: a tqdm bar on a terminal, one plain line per submission elsewhere (CI logs)."""
+    if bar:
+        from tqdm import tqdm
+
+        with tqdm(unit="notebook", dynamic_ncols=True) as meter:
+            def update(result: SubmissionResult, done: int, total: int) -> None:
+                meter.total = total
+                meter.set_postfix_str(f"{result.student}: {result.score:g}/{result.max_score:g}", refresh=False)
+                meter.update(1)
+            yield update
+        return
+
+    def line(result: SubmissionResult, done: int, total: int) -> None:
+        why = f"  ({result.notes[0][:70]}...)" if result.score == 0 and result.notes else ""
+        print(f"[{done}/{total}] {result.student}: {result.score:g}/{result.max_score:g}{why}", flush=True)
+    yield line
+
+
 def cmd_grade(args: argparse.Namespace, assignment: Assignment) -> int:
-    from autograder import batch
+    from autograder.batch import grade_directory
     from autograder.grading import grade_notebook
+    from autograder.report import batch_summary
     from autograder.writers import write_gradescope
 
     settings = _settings(args)
     if args.path.is_dir():
-        def progress(result: SubmissionResult, done: int, total: int) -> None:
-            why = f"  ({result.notes[0][:70]}...)" if result.score == 0 and result.notes else ""
-            print(f"[{done}/{total}] {result.student}: {result.score:g}/{result.max_score:g}{why}", flush=True)
-
-        results, seconds = batch.timed(lambda: batch.grade_directory(args.path, args.out, assignment, settings,
-                                                                     progress))
-        print(batch.summary(results, seconds))
-        print(f"Results: {args.out}/<student>/results.json and {args.out / 'grades.csv'}")
+        with _progress(sys.stdout.isatty() and not os.environ.get("CI")) as progress:
+            batch = grade_directory(args.path, args.out, assignment, settings, gradebook_url=args.gradebook,
+                                    progress=progress)
+        print(batch_summary(batch.results, batch.seconds, batch.resumed))
+        print(f"Results: {args.out}/<student>/results.json, {args.out / 'grades.csv'} and the gradebook "
+              f"({args.gradebook or 'sqlite:///' + str(args.out / 'gradebook.db')})")
         return 0
     if not args.path.exists():
         print(f"error: {args.path} does not exist", file=sys.stderr)

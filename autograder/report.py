@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from autograder.results import SubmissionResult
 
+STOPPED = ("could not be graded", "did not finish", "process exited", "killed by", "memory limit")
+
 GREEN, RED, DIM, BOLD, RESET = "\033[32m", "\033[31m", "\033[2m", "\033[1m", "\033[0m"
 
 
@@ -21,4 +23,31 @@ def render_check(result: SubmissionResult, color: bool = False) -> str:
         lines += ["", paint(BOLD, "Notes on your notebook:")] + [f"  - {note}" for note in result.notes]
     passed = sum(f.passed for f in result.functions)
     lines += ["", f"{passed} of {len(result.functions)} functions pass their visible checks."]
+    return "\n".join(lines)
+
+
+def batch_summary(results: list[SubmissionResult], seconds: float, resumed: int = 0) -> str:
+    """The end-of-batch report: counts, mean, pass rate per function, slowest, and what needs a look."""
+    if not results:
+        return "No submissions found."
+    graded = len(results) - resumed
+    mean = sum(r.score for r in results) / len(results)
+    lines = [f"{len(results)} submissions: {graded} graded in {seconds:.1f} s"
+             + (f", {resumed} already graded by an earlier run" if resumed else "")
+             + f"; mean score {mean:.2f} / {results[0].max_score:g}."]
+    lines.append("Pass rate per function:")
+    for index, function in enumerate(results[0].functions):
+        passed = sum(r.functions[index].passed for r in results)
+        lines.append(f"  {function.name:<24} {passed:>4}/{len(results)}  ({100 * passed / len(results):.0f}%)")
+    slowest = sorted(results, key=lambda r: r.execution_time, reverse=True)[:3]
+    lines.append("Slowest: " + ", ".join(f"{r.student} ({r.execution_time:.1f} s)" for r in slowest))
+    unusable = [r.student for r in results if r.unusable]
+    stopped = [r.student for r in results if any(s in m for m in r.notes for s in STOPPED)]
+    if unusable:
+        lines.append("Not a usable notebook: " + ", ".join(unusable))
+    if stopped:
+        lines.append("Stopped early (time, exit or memory): " + ", ".join(stopped))
+    flagged = [r.student for r in results if r.grader_errors]
+    if flagged:
+        lines.append("GRADER ERRORS, grade these by hand: " + ", ".join(flagged))
     return "\n".join(lines)

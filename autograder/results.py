@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from autograder.assignment import Assignment
 
@@ -52,6 +52,7 @@ class SubmissionResult:
     notes: tuple[str, ...] = ()  # for the student: unusable file, cells that raised, missing locked cells
     source: str = ""
     sandboxed: bool = False
+    unusable: bool = False  # the file could not be graded at all (not a notebook, nothing submitted)
     grader_errors: tuple[str, ...] = field(default=())  # for the instructor: a check that crashed
 
     @property
@@ -83,4 +84,18 @@ def unusable(assignment: Assignment, student: str, message: str, **fields) -> Su
         FunctionResult(f.name, f.points, (CheckResult("notebook is readable", f.name, True, "failed", message),))
         for f in assignment.functions
     )
-    return SubmissionResult(student, assignment.name, functions, notes=(message,), **fields)
+    return SubmissionResult(student, assignment.name, functions, notes=(message,), unusable=True, **fields)
+
+
+def to_dict(result: SubmissionResult) -> dict:
+    """Plain JSON-ready form, kept beside results.json so a resumed batch can rebuild its outputs."""
+    return asdict(result)
+
+
+def from_dict(data: dict) -> SubmissionResult:
+    functions = tuple(
+        FunctionResult(f["name"], f["points"], tuple(CheckResult(**c) for c in f["checks"]))
+        for f in data["functions"]
+    )
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "functions"}
+    return SubmissionResult(functions=functions, **fields)

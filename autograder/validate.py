@@ -49,8 +49,8 @@ def validate(assignment: Assignment, settings: Settings, say: Callable[[str], No
 
     cells = nbgrader_points(source)
     for function in assignment.functions:
-        cell_points = cells.get(f"test_{function.name}")
+        cell_points = cells.get(function.grade_id)
         if cell_points != function.points:
-            problems.append(f"nbgrader test cell test_{function.name} is worth {cell_points} points; "
+            problems.append(f"nbgrader test cell {function.grade_id} is worth {cell_points} points; "
                             f"the grader gives {function.name} {function.points:g}")
     return problems

@@ -60,7 +60,7 @@ def graded_corpus(tmp_path_factory, assignment) -> dict[str, SubmissionResult]:
     submissions = tmp_path_factory.mktemp("corpus")
     write_corpus(submissions)
     out = tmp_path_factory.mktemp("corpus-graded")
-    results = grade_directory(submissions, out, assignment, Settings(jobs=2))
+    results = grade_directory(submissions, out, assignment, Settings(jobs=2)).results
     graded = {r.student: r for r in results}
     graded["_out"] = out
     return graded

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from autograder.gradebook import scores
+
 from tests import corpus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +37,8 @@ def test_grade_the_example_class(tmp_path):
     assert rows["grace"]["target_probas"] == "0"
     for student in rows:
         assert_gradescope_schema(json.loads((tmp_path / "out" / student / "results.json").read_text()))
-    assert "Graded 4 submissions" in done.stdout
+    assert "4 submissions: 4 graded" in done.stdout
+    assert scores(f"sqlite:///{tmp_path / 'out' / 'gradebook.db'}", "tokens_and_loss")["grace"] == 8
 
 
 def test_grade_one_notebook_writes_results_json(tmp_path):

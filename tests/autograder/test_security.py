@@ -104,7 +104,7 @@ def hostile(tmp_path_factory, assignment):
     for name, notebook in hostile_notebooks(marker, out).items():
         corpus.write(notebook, submissions / f"{name}.ipynb")
     settings = Settings(jobs=2, notebook_timeout=45, call_timeout=5, sandbox="bwrap")
-    results = {r.student: r for r in grade_directory(submissions, out, assignment, settings)}
+    results = {r.student: r for r in grade_directory(submissions, out, assignment, settings).results}
     return results, out, marker
 
 

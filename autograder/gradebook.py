@@ -1,0 +1,52 @@
+"""Batch results into nbgrader's gradebook, through nbgrader's own API (SQLAlchemy underneath).
+
+Each student function's score becomes the automatic score of its nbgrader test cell
+(``test_<function>``), so ``nbgrader export``, formgrader and ``nbgrader generate_feedback`` see
+our grades as if ``nbgrader autograde`` had written them. Recording the same result again only
+updates those scores: manual scores and comments that an instructor entered are left alone.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Iterable
+
+from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.exc import SAWarning
+
+from autograder.assignment import Assignment
+from autograder.results import SubmissionResult
+
+
+def _ensure_assignment(gradebook: Gradebook, assignment: Assignment) -> None:
+    notebook = assignment.name
+    gradebook.update_or_create_assignment(assignment.name)
+    gradebook.update_or_create_notebook(notebook, assignment.name)
+    for function in assignment.functions:
+        gradebook.update_or_create_grade_cell(function.grade_id, notebook, assignment.name,
+                                              max_score=function.points, cell_type="code")
+
+
+def record(results: Iterable[SubmissionResult], assignment: Assignment, db_url: str) -> None:
+    """Write (or overwrite) the automatic scores of ``results`` into the gradebook at ``db_url``."""
+    with warnings.catch_warnings(), Gradebook(db_url) as gradebook:
+        # nbgrader's own add_submission trips SQLAlchemy's autoflush warnings; they are harmless.
+        warnings.simplefilter("ignore", SAWarning)
+        _ensure_assignment(gradebook, assignment)
+        for result in results:
+            gradebook.update_or_create_student(result.student)
+            try:
+                gradebook.find_submission(assignment.name, result.student)
+            except MissingEntry:
+                gradebook.add_submission(assignment.name, result.student)
+            for function in result.functions:
+                grade_id = assignment.function(function.name).grade_id
+                grade = gradebook.find_grade(grade_id, assignment.name, assignment.name, result.student)
+                grade.auto_score = function.score
+            gradebook.db.commit()
+
+
+def scores(db_url: str, assignment: str) -> dict[str, float]:
+    """Every student's total for ``assignment``, as nbgrader computes it."""
+    with Gradebook(db_url) as gradebook:
+        return {s.student.id: s.score for s in gradebook.assignment_submissions(assignment)}
