@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from autograder.gradebook import scores
-
 from tests import corpus
 
 ROOT = Path(__file__).resolve().parents[2]
