@@ -38,6 +38,12 @@ class Assignment:
     name: str
     functions: tuple[StudentFunction, ...]
     course: Path = field(default=DEFAULT_COURSE, compare=False)
+    warm: str | None = None  # "module:function" computing the graded inputs once per batch
+
+    def warm_up(self) -> None:
+        if self.warm:
+            module, _, function = self.warm.partition(":")
+            getattr(importlib.import_module(module), function)()
 
     @property
     def notebook_name(self) -> str:
@@ -76,7 +82,7 @@ def load_assignment(name: str = "tokens_and_loss", course: Path | None = None) -
     except ModuleNotFoundError:
         raise GraderError(f"no assignment called {name!r} in {ASSIGNMENTS_PACKAGE}") from None
     course = Path(course or os.environ.get("AUTOGRADER_COURSE") or DEFAULT_COURSE).resolve()
-    assignment = Assignment(module.ASSIGNMENT.name, module.ASSIGNMENT.functions, course)
+    assignment = Assignment(module.ASSIGNMENT.name, module.ASSIGNMENT.functions, course, module.ASSIGNMENT.warm)
     if not (assignment.release_dir / assignment.notebook_name).is_file():
         raise GraderError(
             f"{assignment.release_dir / assignment.notebook_name} is missing: the grader needs the released "

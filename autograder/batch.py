@@ -14,13 +14,15 @@ import hashlib
 import json
 import logging
 import multiprocessing
+import os
 import signal
+import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from autograder import __version__, gradebook
+from autograder import GraderError, __version__, gradebook, tensor_cache, warm
 from autograder.assignment import Assignment
 from autograder.results import SubmissionResult, from_dict, to_dict, unusable
 from autograder.sandbox import resolve
@@ -140,15 +142,31 @@ def grade_directory(root: Path, out: Path, assignment: Assignment, settings: Set
         else:
             todo.append(found)
     resumed = len(results)
-    for result in _run_pool(todo, assignment, settings):
-        save(out, result, stamps[result.student])
-        results.append(result)
-        if progress:
-            progress(result, len(results) - resumed, len(todo))
+    with tempfile.TemporaryDirectory(prefix="autograder-batch-") as work:
+        if todo:
+            settings = _warm_up(assignment, settings, Path(work))
+        for result in _run_pool(todo, assignment, settings):
+            save(out, result, stamps[result.student])
+            results.append(result)
+            if progress:
+                progress(result, len(results) - resumed, len(todo))
     results.sort(key=lambda r: r.student)
     write_atomic(out / "grades.csv", grades_csv(results))
     gradebook.record(results, assignment, gradebook_url or f"sqlite:///{(out / 'gradebook.db').resolve()}")
     return Batch(results, resumed, time.monotonic() - started)
+
+
+def _warm_up(assignment: Assignment, settings: Settings, work: Path) -> Settings:
+    """Pay once per batch what every submission would pay: graded inputs and the notebook's model."""
+    tensors = work / "tensors"
+    tensors.mkdir()
+    os.environ[tensor_cache.ENV] = str(tensors)  # inherited by the spawned workers
+    assignment.warm_up()
+    try:
+        return replace(settings, warm_cache=str(warm.prepare(assignment, settings, work)))
+    except GraderError as exc:
+        log.warning("grading without a warm sandbox (each notebook starts cold): %s", exc)
+        return settings
 
 
 def _run_pool(submissions: list[Found], assignment: Assignment, settings: Settings) -> Iterator[SubmissionResult]:

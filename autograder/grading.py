@@ -38,8 +38,10 @@ def pytest_args(notebook: Path, assignment: Assignment, settings: Settings, visi
         "--sandbox", settings.sandbox,
         # Only the grader's own settings: no project ini, no cache, no other plugins, no output.
         "-c", os.devnull, "--rootdir", str(assignment.tests_dir), "-p", "no:cacheprovider",
-        "-p", "no:terminal", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+        "-p", "no:terminal", "-p", "no:unraisableexception", "-W", "ignore::pytest.PytestAssertRewriteWarning",
     ]
+    if settings.warm_cache:
+        args += ["--warm-cache", settings.warm_cache]
     return args + (["-m", "visible"] if visible_only else [])
 
 

@@ -42,6 +42,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"seconds for one call of a student function (default: {Settings.call_timeout:g}).")
     group.addoption("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
                     help="run student code in bubblewrap: auto (if available, else warn), bwrap (required), none.")
+    group.addoption("--warm-cache", metavar="DIR", default=None,
+                    help="model cache prepared for a batch: fork notebooks from a warm sandbox (used by batches).")
     group.addoption("--results-json", metavar="PATH", default=None,
                     help="write a Gradescope results.json for the submission to PATH.")
 
@@ -56,7 +58,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def settings_from(config: pytest.Config) -> Settings:
     return Settings(notebook_timeout=config.getoption("notebook_timeout"),
                     call_timeout=config.getoption("call_timeout"),
-                    sandbox=config.getoption("sandbox"), limits=Limits())
+                    sandbox=config.getoption("sandbox"), limits=Limits(),
+                    warm_cache=config.getoption("warm_cache"))
 
 
 @pytest.fixture(scope="session")

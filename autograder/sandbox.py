@@ -1,11 +1,10 @@
-"""The command line that starts a student's process, inside bubblewrap when it is available.
+"""Command lines that start student processes, inside bubblewrap when it is available.
 
-The sandbox shows the student's code only what it needs: the Python installation and system
-libraries read-only, the assignment's release files (``gpt2.py``, the tokenizer files) in a
-private writable home, the runner, and a private ``/tmp``. It has its own network namespace (no
-network, not even loopback), its own PID namespace (every process it starts dies with it) and no
-capabilities. The course directory, the solutions, the tests and other submissions are simply not
-mounted.
+The sandbox shows student code only what it needs: the Python installation and system libraries
+read-only, the directories its caller mounts (the runner, the assignment's release files, a
+private home), and a private ``/tmp``. It has its own network namespace (no network, not even
+loopback), its own PID namespace (every process it starts dies with it) and no capabilities. The
+course directory, the solutions, the tests and other submissions are simply not mounted.
 
 Without bwrap the grader warns once and runs the same command as a plain child process: the
 process split and the limits still hold, the filesystem and network isolation do not.
@@ -25,11 +24,11 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-HOME = "/home/student"
-GRADER = "/opt/grader"
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives", "passwd", "group",
              "nsswitch.conf", "fonts", "ssl")
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+# -E: ignore PYTHON* variables, -s: no user site-packages, -B: write no bytecode, -u: unbuffered.
+PYTHON_FLAGS = ("-E", "-s", "-B", "-u", "-X", "utf8")
 
 
 @dataclass(frozen=True)
@@ -38,17 +37,15 @@ class Limits:
 
     memory_bytes: int = 4 * 1024**3
     file_bytes: int = 256 * 1024**2
-    threads: int = 1
 
 
 @dataclass(frozen=True)
-class Launch:
-    """How to start one student process: argv, environment, working directory."""
+class Mount:
+    """A host directory shown to student code at ``target``; read-only unless ``writable``."""
 
-    argv: list[str]
-    env: dict[str, str]
-    cwd: str
-    sandboxed: bool
+    source: Path
+    target: str
+    writable: bool = False
 
 
 def python_roots() -> list[str]:
@@ -56,44 +53,7 @@ def python_roots() -> list[str]:
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     roots.update(p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p))
     real = sorted({os.path.realpath(r) for r in roots} | roots)
-    # Keep only the outermost directories.
     return [r for r in real if not any(r != o and r.startswith(o.rstrip("/") + "/") for o in real)]
-
-
-# -E: ignore PYTHON* variables, -s: no user site-packages, -B: write no bytecode, -u: unbuffered.
-PYTHON_FLAGS = ("-E", "-s", "-B", "-u", "-X", "utf8")
-
-
-def _env(home: str) -> dict[str, str]:
-    return {
-        "HOME": home,
-        "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
-        "LANG": "C.UTF-8",
-        "MPLBACKEND": "Agg",
-        "TIKTOKEN_CACHE_DIR": f"{home}/tiktoken_cache",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "TMPDIR": "/tmp",
-    }
-
-
-def bwrap_argv(workdir: Path, runner_dir: Path, fds: tuple[int, int]) -> list[str]:
-    argv = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--uid", "1000", "--gid", "1000", "--hostname", "sandbox",
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    for path in SYSTEM_DIRS:
-        if os.path.islink(path):
-            argv += ["--symlink", os.readlink(path), path]
-        elif os.path.isdir(path):
-            argv += ["--ro-bind", path, path]
-    for name in ETC_FILES:
-        argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    for root in python_roots():
-        argv += ["--ro-bind", root, root]
-    argv += ["--bind", str(workdir), HOME, "--ro-bind", str(runner_dir), GRADER, "--chdir", HOME, "--clearenv"]
-    for key, value in _env(HOME).items():
-        argv += ["--setenv", key, value]
-    return argv + [sys.executable, *PYTHON_FLAGS, f"{GRADER}/runner.py", str(fds[0]), str(fds[1])]
 
 
 @cache
@@ -110,37 +70,66 @@ def bwrap_status() -> str | None:
 
 @cache
 def _warn_unsandboxed(reason: str) -> None:
-    message = (f"{reason}. Student code will run WITHOUT a sandbox: in its own process, with time and "
-               "memory limits, but able to read what this user can read and to use the network. "
-               "Install bubblewrap (apt-get install bubblewrap) to grade untrusted notebooks.")
-    log.warning(message)
+    log.warning(f"{reason}. Student code will run WITHOUT a sandbox: in its own process, with time and memory "
+                "limits, but able to read what this user can read and to use the network. "
+                "Install bubblewrap (apt-get install bubblewrap) to grade untrusted notebooks.")
 
 
 def resolve(mode: str) -> str:
-    """Turn "auto" into "bwrap" or "none" once, warning if bwrap cannot be used, so that a batch's
-    workers neither probe again nor repeat the warning."""
-    if mode != "auto":
+    """Turn "auto" into "bwrap" or "none", warning (once per process) if bwrap cannot be used."""
+    if mode == "none":
         return mode
     reason = bwrap_status()
     if reason is None:
         return "bwrap"
+    if mode == "bwrap":
+        from autograder import GraderError
+
+        raise GraderError(f"{reason}; --sandbox bwrap was asked for. Install bubblewrap or use --sandbox auto.")
     _warn_unsandboxed(reason)
     return "none"
 
 
-def launch(workdir: Path, runner_dir: Path, fds: tuple[int, int], mode: str = "auto") -> Launch:
-    """The command for a student process; ``mode`` is "auto", "bwrap" (required) or "none"."""
-    if mode != "none":
-        reason = bwrap_status()
-        if reason is None:
-            return Launch(bwrap_argv(workdir, runner_dir, fds), {}, str(workdir), True)
-        if mode == "bwrap":
-            from autograder import GraderError
+class Sandbox:
+    """Builds the command for a student process, in bubblewrap or as a plain process.
 
-            raise GraderError(f"{reason}; --sandbox bwrap was asked for. Install bubblewrap or use --sandbox auto.")
-        _warn_unsandboxed(reason)
-    argv = [sys.executable, *PYTHON_FLAGS, str(runner_dir / "runner.py"), str(fds[0]), str(fds[1])]
-    return Launch(argv, _env(str(workdir)), str(workdir), False)
+    Callers name files through ``path(mount, name)``: inside bwrap that is under the mount's
+    target, in a plain process it is the host path, so the same code starts both.
+    """
+
+    def __init__(self, mode: str = "auto"):
+        self.mode = resolve(mode)
+        self.sandboxed = self.mode == "bwrap"
+
+    def path(self, mount: Mount, name: str = "") -> str:
+        base = mount.target if self.sandboxed else str(mount.source)
+        return f"{base}/{name}" if name else base
+
+    def command(self, mounts: list[Mount], script: list[str], env: dict[str, str], cwd: str) -> tuple[list, dict]:
+        """(argv, Popen environment) running ``python *script`` with ``env``, seeing ``mounts``."""
+        env = {"PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+               "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **env}
+        python = [sys.executable, *PYTHON_FLAGS, *script]
+        if not self.sandboxed:
+            return python, env
+        argv = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                "--uid", "1000", "--gid", "1000", "--hostname", "sandbox",
+                "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        for path in SYSTEM_DIRS:
+            if os.path.islink(path):
+                argv += ["--symlink", os.readlink(path), path]
+            elif os.path.isdir(path):
+                argv += ["--ro-bind", path, path]
+        for name in ETC_FILES:
+            argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+        for root in python_roots():
+            argv += ["--ro-bind", root, root]
+        for mount in mounts:
+            argv += ["--bind" if mount.writable else "--ro-bind", str(mount.source), mount.target]
+        argv += ["--chdir", cwd, "--clearenv"]
+        for key, value in env.items():
+            argv += ["--setenv", key, value]
+        return argv + python, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
 
 
 def apply_limits(limits: Limits) -> None:

@@ -21,3 +21,4 @@ class Settings:
     sandbox: str = "auto"  # "auto": bwrap if it works here, else a warning; "bwrap": required; "none"
     limits: Limits = field(default_factory=Limits)
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    warm_cache: str | None = None  # a batch's prepared model cache: fork notebooks from a warm zygote

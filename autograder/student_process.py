@@ -23,9 +23,9 @@ from typing import Any
 
 from autograder import wire
 from autograder.notebook import Cell
-from autograder.sandbox import Limits, apply_limits, launch
+from autograder.sandbox import Limits, Mount, Sandbox, apply_limits
 
-RUNNER_FILES = ("runner.py", "wire.py")
+RUNNER_FILES = ("runner.py", "wire.py", "model_cache.py", "zygote.py")
 OUTPUT_LIMIT = 64 * 1024
 
 
@@ -147,15 +147,73 @@ def _function_info(data: Any) -> FunctionInfo:
 # ------------------------------------------------------------------ the process
 
 
-class StudentProcess:
-    """One student notebook running in its own process. Use as a context manager."""
+def stage_runner(directory: Path) -> Path:
+    """Copy the files that run on the student side (and nothing else of the grader) into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in RUNNER_FILES:
+        shutil.copy(Path(__file__).with_name(name), directory / name)
+    return directory
 
-    def __init__(self, support_dir: Path, limits: Limits = Limits(), sandbox: str = "auto"):
-        self.support_dir, self.limits, self.sandbox = support_dir, limits, sandbox
-        self.proc: subprocess.Popen | None = None
+
+class ColdChild:
+    """A fresh sandbox and interpreter for one submission: what `grade NOTEBOOK` and `check` use."""
+
+    def __init__(self, support_dir: Path, limits: Limits, mode: str):
+        self.tmp = Path(tempfile.mkdtemp(prefix="autograder-"))
+        home = self.tmp / "home"
+        shutil.copytree(support_dir, home, ignore=shutil.ignore_patterns("*.ipynb", "__pycache__", ".*"))
+        sandbox = Sandbox(mode)
+        self.sandboxed = sandbox.sandboxed
+        home_mount = Mount(home, "/home/student", writable=True)
+        runner_mount = Mount(stage_runner(self.tmp / "runner"), "/opt/grader")
+        to_child_r, self.to_child = os.pipe()
+        self.from_child, from_child_w = os.pipe()
+        env = {"HOME": sandbox.path(home_mount), "TIKTOKEN_CACHE_DIR": sandbox.path(home_mount, "tiktoken_cache"),
+               "TMPDIR": "/tmp" if sandbox.sandboxed else str(self.tmp)}
+        argv, popen_env = sandbox.command(
+            [home_mount, runner_mount], [sandbox.path(runner_mount, "runner.py"), str(to_child_r), str(from_child_w)],
+            env, cwd=sandbox.path(home_mount))
+        self.proc = subprocess.Popen(
+            argv, cwd=home, env=popen_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, pass_fds=(to_child_r, from_child_w), start_new_session=True,
+            preexec_fn=lambda: apply_limits(limits))
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self.output = self.proc.stdout
+
+    def finish(self, grace: float = 0.0) -> int | None:
+        """End the process group (after ``grace`` seconds to exit by itself); its exit status."""
+        try:
+            self.proc.wait(timeout=grace or None) if grace else None
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        code = self.proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return code
+
+
+class StudentProcess:
+    """One student notebook running in its own process. Use as a context manager.
+
+    With ``warm`` (a batch's WarmSandbox) the process is forked from a warm zygote; otherwise it
+    is a fresh sandbox (ColdChild). The conversation is the same either way.
+    """
+
+    def __init__(self, support_dir: Path, limits: Limits = Limits(), sandbox: str = "auto", warm=None):
+        self.support_dir, self.limits, self.sandbox, self.warm = support_dir, limits, sandbox, warm
+        self.child = None
         self.output = bytearray()
         self.output_dropped = 0
         self.sandboxed = False
+        self.status: int | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.child is not None
 
     def __enter__(self) -> StudentProcess:
         self.start()
@@ -165,92 +223,71 @@ class StudentProcess:
         self.close()
 
     def start(self) -> None:
-        self.tmp = Path(tempfile.mkdtemp(prefix="autograder-"))
-        home, runner_dir = self.tmp / "home", self.tmp / "runner"
-        shutil.copytree(self.support_dir, home, ignore=shutil.ignore_patterns("*.ipynb", "__pycache__", ".*"))
-        runner_dir.mkdir()
-        for name in RUNNER_FILES:
-            shutil.copy(Path(__file__).with_name(name), runner_dir / name)
-        to_child_r, self.to_child = os.pipe()
-        self.from_child, from_child_w = os.pipe()
-        spec = launch(home, runner_dir, (to_child_r, from_child_w), self.sandbox)
-        self.sandboxed = spec.sandboxed
-        self.proc = subprocess.Popen(
-            spec.argv, cwd=spec.cwd, env=spec.env or {"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            pass_fds=(to_child_r, from_child_w), start_new_session=True,
-            preexec_fn=lambda: apply_limits(self.limits),
-        )
-        os.close(to_child_r)
-        os.close(from_child_w)
-        self.drain = threading.Thread(target=self._drain_output, daemon=True)
+        self.child = self.warm.spawn() if self.warm else ColdChild(self.support_dir, self.limits, self.sandbox)
+        self.to_child, self.from_child = self.child.to_child, self.child.from_child
+        self.sandboxed = self.child.sandboxed
+        self.drain = threading.Thread(target=self._drain_output, args=(self.child.output,), daemon=True)
         self.drain.start()
 
-    def _drain_output(self) -> None:
+    def _drain_output(self, stream) -> None:
         """Keep the first OUTPUT_LIMIT bytes of everything printed; count and drop the rest."""
-        while chunk := self.proc.stdout.read1(65536):
-            room = OUTPUT_LIMIT - len(self.output)
-            self.output += chunk[:max(room, 0)]
-            self.output_dropped += max(len(chunk) - max(room, 0), 0)
+        while chunk := stream.read1(65536):
+            room = max(OUTPUT_LIMIT - len(self.output), 0)
+            self.output += chunk[:room]
+            self.output_dropped += max(len(chunk) - room, 0)
 
     def printed(self) -> str:
         text = self.output.decode("utf-8", errors="replace")
         return text + (f"\n[... {self.output_dropped} more bytes of output not kept]" if self.output_dropped else "")
 
-    def close(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.proc.wait()
+    def close(self, grace: float = 0.0) -> int | None:
+        """End the student's process and everything it started; returns its exit status if known."""
+        if self.child is None:
+            return self.status
+        child, self.child = self.child, None
+        self.status = child.finish(grace)
         for fd in (self.to_child, self.from_child):
             try:
                 os.close(fd)
             except OSError:
                 pass
         self.drain.join(timeout=5)
-        self.proc.stdout.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        self.proc = None
+        child.output.close()
+        return self.status
 
     # -------------------------------------------------------------- messages
 
-    def _send(self, message: dict) -> None:
+    def _send(self, message: dict, blob: bytes | bytearray = b"") -> None:
         try:
-            wire.write_frame(self.to_child, message)
+            wire.write_frame(self.to_child, message, blob)
         except OSError:
             raise StudentProcessEnded(self._ended_reason()) from None
 
-    def _read_exact(self, size: int, deadline: float) -> bytes:
-        chunks, remaining = [], size
-        while remaining:
+    def _read_exact(self, size: int, deadline: float) -> bytearray:
+        data = bytearray(size)
+        view, filled = memoryview(data), 0
+        while filled < size:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self.from_child], [], [], left)[0]:
                 self.close()
                 raise StudentProcessEnded("time limit", timed_out=True)
-            chunk = os.read(self.from_child, min(remaining, 1 << 20))
-            if not chunk:
+            got = os.readv(self.from_child, [view[filled:]])
+            if not got:
                 raise StudentProcessEnded(self._ended_reason())
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        return b"".join(chunks)
+            filled += got
+        return data
 
-    def _receive(self, deadline: float) -> dict:
+    def _receive(self, deadline: float) -> tuple[dict, bytearray]:
         try:
-            length = wire.parse_frame_length(self._read_exact(wire.HEADER.size, deadline))
-            return wire.parse_frame_body(self._read_exact(length, deadline))
+            length, blob = wire.parse_frame_header(self._read_exact(wire.HEADER.size, deadline))
+            return wire.parse_frame_body(self._read_exact(length, deadline)), self._read_exact(blob, deadline)
         except wire.WireError as exc:
             self.close()
             raise StudentProcessEnded(f"the notebook's process sent something that is not grader data ({exc})")
 
     def _ended_reason(self) -> str:
-        try:
-            code = self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.close()
+        code = self.close(grace=2.0)
+        if code is None:
             return "the notebook's process stopped answering"
         if code < 0:
             name = signal.Signals(-code).name
@@ -270,7 +307,7 @@ class StudentProcess:
         results, running = [], None
         try:
             while True:
-                message = self._receive(deadline)
+                message, _ = self._receive(deadline)
                 event = message.get("event")
                 if event == "cell":
                     index = _opt_int(message.get("index"))
@@ -301,8 +338,9 @@ class StudentProcess:
 
     def call(self, name: str, args: list[Any], timeout: float) -> CallReply:
         """Call a student function; raises StudentProcessEnded if the process dies or runs out of time."""
-        self._send({"op": "call", "name": name, "args": [wire.encode(a) for a in args]})
-        message = self._receive(time.monotonic() + timeout)
+        out = bytearray()
+        self._send({"op": "call", "name": name, "args": [wire.encode(a, out) for a in args]}, out)
+        message, blob = self._receive(time.monotonic() + timeout)
         try:
             if message.get("event") != "result" or not isinstance(message.get("ok"), bool):
                 raise wire.WireError("reply is not a call result")
@@ -311,7 +349,7 @@ class StudentProcess:
                 raise wire.WireError("ops is not a list")
             ops = frozenset(_str(op, 100) for op in ops[:1000])
             if message["ok"]:
-                return CallReply(value=wire.decode(message.get("value")), ops=ops)
+                return CallReply(value=wire.decode(message.get("value"), blob), ops=ops)
             return CallReply(error=_error(message.get("error")), ops=ops)
         except (wire.WireError, KeyError, TypeError) as exc:
             self.close()

@@ -73,14 +73,19 @@ class Submission:
     @property
     def run(self) -> NotebookRun:
         """The result of running the notebook's cells: run on first use, again after a restart."""
-        alive = self.process is not None and self.process.proc is not None
+        alive = self.process is not None and self.process.alive
         if not alive and not (self._run is not None and self._run.stopped):
             self._start()
         return self._run
 
     def _start(self) -> None:
         self.close()
-        self.process = StudentProcess(self.assignment.release_dir, self.settings.limits, self.settings.sandbox)
+        warm = None
+        if self.settings.warm_cache:
+            from autograder.warm import shared_sandbox
+
+            warm = shared_sandbox(self.assignment, self.settings)
+        self.process = StudentProcess(self.assignment.release_dir, self.settings.limits, self.settings.sandbox, warm)
         self.process.start()
         self.sandboxed = self.process.sandboxed
         names = tuple(f.name for f in self.assignment.functions)

@@ -1,9 +1,10 @@
 """The plain-data format that crosses between the grader and a student's process.
 
 Both sides use this module: the student process to encode what a function returned, the grader
-to decode it. Only JSON travels, in length-prefixed frames. A tensor travels as its dtype, shape
-and raw bytes, and the grader builds a fresh ``torch.Tensor`` from them, so nothing the student
-process sends can carry behaviour (no pickles, no tensor subclasses, no ``__eq__`` that lies).
+to decode it. Only JSON travels, in length-prefixed frames, plus the raw bytes of tensors. A
+tensor travels as its dtype, shape and bytes, and the grader builds a fresh ``torch.Tensor`` from
+them, so nothing the student process sends can carry behaviour (no pickles, no tensor
+subclasses, no ``__eq__`` that lies).
 Everything decoded is checked for shape and type first; anything else is refused with
 ``WireError``.
 
@@ -13,7 +14,6 @@ into the sandbox beside the runner, where the grader package is not importable.
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import os
@@ -23,7 +23,7 @@ from typing import Any
 
 # A frame larger than this is refused: the biggest legitimate one (graded logits) is ~20 MB.
 MAX_FRAME_BYTES = 256 * 1024 * 1024
-HEADER = struct.Struct(">I")
+HEADER = struct.Struct(">IQ")
 DTYPES = (
     "float16", "bfloat16", "float32", "float64",
     "uint8", "int8", "int16", "int32", "int64", "bool",
@@ -54,23 +54,26 @@ class Ref:
 
 
 # ---------------------------------------------------------------- framing
+#
+# A frame is: JSON length (4 bytes), blob length (8 bytes), the JSON message, then the blob: the
+# raw bytes of every tensor in the message, which the message refers to by offset and length.
 
 
-def write_frame(fd: int, message: dict) -> None:
-    """Send one JSON message on a file descriptor."""
+def write_frame(fd: int, message: dict, blob: bytes | bytearray = b"") -> None:
+    """Send one message (and the raw tensor bytes it refers to) on a file descriptor."""
     body = json.dumps(message, allow_nan=True, ensure_ascii=False).encode("utf-8")
-    data = HEADER.pack(len(body)) + body
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+    for part in (HEADER.pack(len(body), len(blob)) + body, blob):
+        view = memoryview(part)
+        while view:
+            view = view[os.write(fd, view):]
 
 
-def parse_frame_length(header: bytes) -> int:
-    (length,) = HEADER.unpack(header)
-    if length > MAX_FRAME_BYTES:
-        raise WireError(f"message of {length} bytes is larger than the {MAX_FRAME_BYTES} allowed")
-    return length
+def parse_frame_header(header: bytes) -> tuple[int, int]:
+    """(JSON length, blob length) of the frame, refusing sizes beyond what grading ever needs."""
+    length, blob = HEADER.unpack(header)
+    if length > MAX_FRAME_BYTES or blob > MAX_FRAME_BYTES:
+        raise WireError(f"message of {length + blob} bytes is larger than the {MAX_FRAME_BYTES} allowed")
+    return length, blob
 
 
 def parse_frame_body(body: bytes) -> dict:
@@ -86,8 +89,8 @@ def parse_frame_body(body: bytes) -> dict:
 # ---------------------------------------------------------------- values
 
 
-def encode(value: Any) -> Any:
-    """Plain-data form of a value returned by student code (runs in the student's process)."""
+def encode(value: Any, blob: bytearray) -> Any:
+    """Plain-data form of a value; tensor bytes are appended to ``blob`` (the frame's attachment)."""
     import torch
 
     if value is None or isinstance(value, (bool, str)):
@@ -97,14 +100,17 @@ def encode(value: Any) -> Any:
     if type(value) is float:
         return value if math.isfinite(value) else {"$float": repr(value)}
     if type(value) in (list, tuple):
-        return [encode(item) for item in value]
+        return [encode(item, blob) for item in value]
     if type(value) is torch.Tensor:
         tensor = value.detach().cpu().contiguous()
-        raw = tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b""
+        offset = len(blob)
+        if tensor.numel():
+            blob += tensor.reshape(-1).view(torch.uint8).numpy().data
         return {"$tensor": {
             "dtype": str(tensor.dtype).removeprefix("torch."),
             "shape": list(tensor.shape),
-            "data": base64.b64encode(raw).decode("ascii"),
+            "offset": offset,
+            "nbytes": len(blob) - offset,
         }}
     if isinstance(value, Ref):
         return {"$ref": value.name}
@@ -116,19 +122,19 @@ def encode(value: Any) -> Any:
     return {"$unsupported": {"type": f"{kind.__module__}.{kind.__qualname__}", "repr": text}}
 
 
-def decode(data: Any, depth: int = 0) -> Any:
-    """Rebuild a value from plain data, refusing anything that is not exactly what we sent."""
+def decode(data: Any, blob: bytes = b"", depth: int = 0) -> Any:
+    """Rebuild a value from plain data and its frame's blob, refusing anything malformed."""
     if depth > 32:
         raise WireError("value is nested too deeply")
     if data is None or isinstance(data, (bool, str, int, float)):
         return data
     if isinstance(data, list):
-        return [decode(item, depth + 1) for item in data]
+        return [decode(item, blob, depth + 1) for item in data]
     if not isinstance(data, dict) or len(data) != 1:
         raise WireError("value is not plain data")
     (tag, body), = data.items()
     if tag == "$tensor":
-        return _decode_tensor(body)
+        return _decode_tensor(body, blob)
     if tag == "$float" and body in ("nan", "inf", "-inf"):
         return float(body)
     if tag == "$ref" and isinstance(body, str):
@@ -138,26 +144,22 @@ def decode(data: Any, depth: int = 0) -> Any:
     raise WireError(f"unknown value tag {tag!r}")
 
 
-def _decode_tensor(body: Any) -> Any:
+def _decode_tensor(body: Any, blob: bytes) -> Any:
     import torch
 
-    if not isinstance(body, dict) or set(body) != {"dtype", "shape", "data"}:
-        raise WireError("tensor is missing dtype, shape or data")
-    dtype_name, shape, data = body["dtype"], body["shape"], body["data"]
+    if not isinstance(body, dict) or set(body) != {"dtype", "shape", "offset", "nbytes"}:
+        raise WireError("tensor is missing dtype, shape, offset or nbytes")
+    dtype_name, shape, offset, nbytes = body["dtype"], body["shape"], body["offset"], body["nbytes"]
     if dtype_name not in DTYPES:
         raise WireError(f"tensor dtype {dtype_name!r} is not supported")
     if not isinstance(shape, list) or len(shape) > 8 or not all(type(n) is int and n >= 0 for n in shape):
         raise WireError("tensor shape is not a list of non-negative integers")
-    if not isinstance(data, str):
-        raise WireError("tensor data is not base64 text")
+    if type(offset) is not int or type(nbytes) is not int or offset < 0 or nbytes < 0 or offset + nbytes > len(blob):
+        raise WireError("tensor bytes lie outside the message")
     dtype = getattr(torch, dtype_name)
-    try:
-        raw = base64.b64decode(data, validate=True)
-    except ValueError:
-        raise WireError("tensor data is not valid base64") from None
     expected = math.prod(shape) * torch.empty((), dtype=dtype).element_size()
-    if len(raw) != expected:
-        raise WireError(f"tensor data has {len(raw)} bytes; shape {shape} of {dtype_name} needs {expected}")
-    if not raw:
+    if nbytes != expected:
+        raise WireError(f"tensor data has {nbytes} bytes; shape {shape} of {dtype_name} needs {expected}")
+    if not nbytes:
         return torch.empty(shape, dtype=dtype)
-    return torch.frombuffer(bytearray(raw), dtype=dtype).reshape(shape)
+    return torch.frombuffer(bytearray(blob[offset:offset + nbytes]), dtype=dtype).reshape(shape)

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
+from autograder.batch import grade_directory
 from autograder.course import release_differences
-from autograder.grading import grade_notebook
+from autograder.settings import Settings
 from tests import corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,11 +37,15 @@ def nbgrader_scores(tmp_path_factory):
     course = tmp_path_factory.mktemp("course")
     shutil.copytree(ROOT / "source", course / "source", symlinks=False)
     shutil.copy(ROOT / "nbgrader_config.py", course)
+    mistakes = {m.name: m for m in corpus.MISTAKES}
     submissions = {
         "solution": ROOT / "source" / "tokens_and_loss" / "tokens_and_loss.ipynb",
         "stub": corpus.RELEASE,
         "seed": corpus.write(corpus.with_answers(), course / "seed.ipynb"),
     }
+    for name in ("no_batch_dimension", "torch_loss_via_getattr", "sum_not_mean"):
+        code = {mistakes[name].function: mistakes[name].code}
+        submissions[name] = corpus.write(corpus.with_answers(**code), course / f"{name}.ipynb")
     for student, notebook in submissions.items():
         target = course / "submitted" / student / "tokens_and_loss"
         target.mkdir(parents=True)
@@ -54,9 +59,11 @@ def nbgrader_scores(tmp_path_factory):
     return scores, submissions
 
 
-def test_nbgrader_autograde_agrees_with_the_pytest_grader(nbgrader_scores, assignment):
+def test_nbgrader_autograde_agrees_with_the_pytest_grader(nbgrader_scores, assignment, tmp_path):
     scores, submissions = nbgrader_scores
-    assert scores == {"solution": 10, "stub": 0, "seed": 10}
-    for student in ("solution", "stub"):
-        ours = grade_notebook(submissions[student], assignment)
-        assert ours.score == scores[student], student
+    assert scores == {"solution": 10, "stub": 0, "seed": 10, "no_batch_dimension": 8,
+                      "torch_loss_via_getattr": 7, "sum_not_mean": 7}
+    for student, path in submissions.items():
+        shutil.copy(path, tmp_path / f"{student}.ipynb")
+    ours = grade_directory(tmp_path, tmp_path / "out", assignment, Settings(jobs=2))
+    assert {r.student: r.score for r in ours.results} == scores

@@ -15,4 +15,5 @@ ASSIGNMENT = Assignment(
         StudentFunction("manual_cross_entropy", ("logits", "targets"), points=3),
         StudentFunction("perplexity", ("loss",), points=1),
     ),
+    warm="autograder.assignments.tokens_and_loss.cases:warm",
 )

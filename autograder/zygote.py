@@ -1,0 +1,212 @@
+"""A warm process inside the sandbox that forks one child per submission.
+
+Importing torch and IPython, loading the tokenizer and building the assignment's model cost
+seconds; a batch pays them once per worker here instead of once per notebook. The zygote runs
+no student code itself. For each submission the grader sends, over a SOCK_SEQPACKET control
+socket, the file descriptors of that submission's channel and output pipe; the zygote forks a
+child that runs ``runner.Runner`` on them in a fresh directory, with its own session, memory
+limit and death signal. When the grader ends the submission, the zygote kills the child's whole
+session, sweeps any process that escaped it (the sandbox's PID namespace makes that safe) and
+wipes the child's files, so nothing carries over to the next student.
+
+Like the runner, this file is copied into the sandbox and imports nothing from the grader.
+
+    python zygote.py CONTROL_FD RELEASE_DIR CACHE_DIR SCRATCH_DIR MEMORY_BYTES FILE_BYTES SWEEP
+    python zygote.py --record CACHE_DIR RELEASE_DIR < cells.json   (trusted setup cells only)
+"""
+
+import ctypes
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
+MODEL_MODULE, MODEL_CLASS = "gpt2", "GPTModel"
+
+
+def prctl(option: int, value: int) -> None:
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def warm_up(release: Path, cache: Path | None, record_into: Path | None = None) -> None:
+    """Pay once what every notebook would pay: imports, the tokenizer, the model class."""
+    import torch
+
+    torch.set_num_threads(1)  # before any op: a parent with an intra-op pool must not fork
+    import IPython.core.interactiveshell  # noqa: F401
+    import numpy  # noqa: F401
+    import tiktoken
+
+    tiktoken.get_encoding("gpt2")
+    sys.path.insert(0, str(release))
+    model_module = __import__(MODEL_MODULE)
+    import model_cache
+
+    model_class = getattr(model_module, MODEL_CLASS)
+    if record_into is not None:
+        model_cache.record(model_class, record_into)
+    elif cache is not None:
+        model_cache.install(model_class, cache)
+        with torch.device("meta"):  # the first meta build imports torch's reference ops (about 1 s)
+            torch.nn.Linear(2, 2)
+            torch.triu(torch.ones(2, 2))
+
+
+def record(cache: Path, release: Path) -> None:
+    """Run the trusted setup cells once, saving every model construction into ``cache``."""
+    warm_up(release, None, record_into=cache)
+    from IPython.core.interactiveshell import InteractiveShell
+
+    os.chdir(release)
+    shell = InteractiveShell.instance(colors="NoColor")
+    for source in json.load(sys.stdin):
+        result = shell.run_cell(source, store_history=False)
+        if not result.success:
+            sys.exit(f"a trusted setup cell failed: {result.error_before_exec or result.error_in_exec!r}")
+
+
+class Zygote:
+    def __init__(self, control: socket.socket, release: Path, scratch: Path, memory: int, file_size: int,
+                 sweep: bool):
+        self.control, self.release, self.scratch = control, release, scratch
+        self.memory, self.file_size, self.sweep = memory, file_size, sweep
+        self.child: int | None = None
+        self.workdir: Path | None = None
+        self.count = 0
+
+    def send(self, message: dict) -> None:
+        self.control.send(json.dumps(message).encode())
+
+    def serve(self) -> None:
+        prctl(PR_SET_DUMPABLE, 0)  # children (same uid) cannot ptrace us or read our memory
+        self.send({"event": "ready", "pid": os.getpid()})
+        while True:
+            data, fds, _, _ = socket.recv_fds(self.control, 65536, 3)
+            if not data:
+                return
+            message = json.loads(data)
+            if message["op"] == "fork":
+                self.fork(fds)
+            elif message["op"] == "end":
+                self.send({"event": "ended", "status": self.end(grace=message.get("grace", 0.0))})
+
+    def fork(self, fds: list) -> None:
+        self.count += 1
+        self.workdir = self.scratch / f"submission-{self.count}"
+        self.workdir.mkdir(parents=True)
+        for entry in self.release.iterdir():
+            if entry.suffix != ".ipynb" and not entry.name.startswith((".", "__")):
+                (self.workdir / entry.name).symlink_to(entry)
+        baseline = _virtual_size()
+        pid = os.fork()
+        if pid == 0:
+            self.become_child(fds, baseline)
+        for fd in fds:
+            os.close(fd)
+        self.child = pid
+        self.send({"event": "forked"})
+
+    def become_child(self, fds: list, baseline: int) -> None:
+        try:
+            os.setsid()
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            to_runner, from_runner, output = fds
+            os.dup2(output, 1)
+            os.dup2(output, 2)
+            os.close(output)
+            self.control.close()
+            limit = baseline + self.memory
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (self.file_size, self.file_size))
+            os.chdir(self.workdir)
+            os.environ["HOME"] = os.environ["TMPDIR"] = str(self.workdir)
+            sys.path[0] = ""
+            import runner
+
+            runner.Runner(to_runner, from_runner).serve()
+        except SystemExit:
+            pass
+        finally:
+            sys.stdout.flush()
+            os._exit(0)
+
+    def end(self, grace: float = 0.0) -> int | None:
+        """Stop the current child and everything it started; its exit status (negative: a signal).
+
+        ``grace`` gives a child that is already on its way out that long to exit by itself.
+        """
+        status = None
+        if self.child is not None:
+            deadline = time.monotonic() + grace
+            while True:
+                pid, raw = os.waitpid(self.child, os.WNOHANG)
+                if pid or time.monotonic() >= deadline:
+                    break
+                time.sleep(0.02)
+            if not pid:
+                _kill(self.child)
+                _, raw = os.waitpid(self.child, 0)
+            status = os.waitstatus_to_exitcode(raw)
+            self.child = None
+        if self.sweep:
+            _kill_everything_else()
+        for entry in self.scratch.iterdir():  # the child's files, and anything it left in the scratch dir
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        return status
+
+
+def _kill(child: int) -> None:
+    """SIGKILL the child's session; the child itself too, in case it had not called setsid yet."""
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(child, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _virtual_size() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _kill_everything_else() -> None:
+    """In the sandbox's own PID namespace, every process but init (1) and us belongs to a student."""
+    me = os.getpid()
+    for _ in range(3):
+        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
+        if not others:
+            return
+        for pid in others:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pid in others:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+def main() -> None:
+    if sys.argv[1] == "--record":
+        record(Path(sys.argv[2]), Path(sys.argv[3]))
+        return
+    control_fd, release, cache, scratch, memory, file_size, sweep = sys.argv[1:8]
+    release, cache = Path(release), Path(cache) if cache != "-" else None
+    warm_up(release, cache)
+    control = socket.socket(fileno=int(control_fd))
+    Zygote(control, release, Path(scratch), int(memory), int(file_size), sweep == "sweep").serve()
+
+
+if __name__ == "__main__":
+    main()
