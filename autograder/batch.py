@@ -142,31 +142,48 @@ def grade_directory(root: Path, out: Path, assignment: Assignment, settings: Set
         else:
             todo.append(found)
     resumed = len(results)
+    saved_env = os.environ.get(tensor_cache.ENV)
     with tempfile.TemporaryDirectory(prefix="autograder-batch-") as work:
-        if todo:
-            settings = _warm_up(assignment, settings, Path(work))
-        for result in _run_pool(todo, assignment, settings):
-            save(out, result, stamps[result.student])
-            results.append(result)
-            if progress:
-                progress(result, len(results) - resumed, len(todo))
+        try:
+            if todo:
+                settings = _warm_up(assignment, settings, Path(work))
+            for result in _run_pool(todo, assignment, settings):
+                save(out, result, stamps[result.student])
+                results.append(result)
+                if progress:
+                    progress(result, len(results) - resumed, len(todo))
+        finally:
+            if saved_env is None:
+                os.environ.pop(tensor_cache.ENV, None)
+            else:
+                os.environ[tensor_cache.ENV] = saved_env
     results.sort(key=lambda r: r.student)
     write_atomic(out / "grades.csv", grades_csv(results))
-    gradebook.record(results, assignment, gradebook_url or f"sqlite:///{(out / 'gradebook.db').resolve()}")
+    url = gradebook_url or f"sqlite:///{(out / 'gradebook.db').resolve()}"
+    try:
+        gradebook.record(results, assignment, url)
+    except Exception as exc:  # noqa: BLE001 - every result is already saved; say so and carry on
+        log.error("the gradebook at %s was not updated (%s: %s); results.json files and grades.csv are "
+                  "complete; run the same command again to retry", url, type(exc).__name__, exc)
     return Batch(results, resumed, time.monotonic() - started)
 
 
 def _warm_up(assignment: Assignment, settings: Settings, work: Path) -> Settings:
-    """Pay once per batch what every submission would pay: graded inputs and the notebook's model."""
+    """Pay once per batch what every submission would pay: graded inputs and the notebook's model.
+
+    The model is recorded in a sandboxed subprocess while this process computes the inputs.
+    """
     tensors = work / "tensors"
     tensors.mkdir()
     os.environ[tensor_cache.ENV] = str(tensors)  # inherited by the spawned workers
-    assignment.warm_up()
-    try:
-        return replace(settings, warm_cache=str(warm.prepare(assignment, settings, work)))
-    except GraderError as exc:
-        log.warning("grading without a warm sandbox (each notebook starts cold): %s", exc)
-        return settings
+    with futures.ThreadPoolExecutor(max_workers=1) as background:
+        recording = background.submit(warm.prepare, assignment, settings, work)
+        assignment.warm_up()
+        try:
+            return replace(settings, warm_cache=str(recording.result()))
+        except GraderError as exc:
+            log.warning("grading without a warm sandbox (each notebook starts cold): %s", exc)
+            return settings
 
 
 def _run_pool(submissions: list[Found], assignment: Assignment, settings: Settings) -> Iterator[SubmissionResult]:

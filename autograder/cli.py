@@ -101,6 +101,8 @@ def cmd_grade(args: argparse.Namespace, assignment: Assignment) -> int:
     result = grade_notebook(args.path, assignment, settings)
     write_gradescope(result, args.out)
     print(f"{result.student}: {result.score:g}/{result.max_score:g} -> {args.out}")
+    for error in result.grader_errors:
+        print(f"GRADER ERROR (grade this notebook by hand): {error}", file=sys.stderr)
     return 0
 
 

@@ -8,6 +8,9 @@ updates those scores: manual scores and comments that an instructor entered are 
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import warnings
 from typing import Iterable
 
@@ -27,9 +30,20 @@ def _ensure_assignment(gradebook: Gradebook, assignment: Assignment) -> None:
                                               max_score=function.points, cell_type="code")
 
 
+@contextlib.contextmanager
+def _alembic_on_path():
+    """nbgrader runs the `alembic` command by name; find it beside this Python even outside a venv."""
+    saved = os.environ.get("PATH", "")
+    os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), saved])
+    try:
+        yield
+    finally:
+        os.environ["PATH"] = saved
+
+
 def record(results: Iterable[SubmissionResult], assignment: Assignment, db_url: str) -> None:
     """Write (or overwrite) the automatic scores of ``results`` into the gradebook at ``db_url``."""
-    with warnings.catch_warnings(), Gradebook(db_url) as gradebook:
+    with warnings.catch_warnings(), _alembic_on_path(), Gradebook(db_url) as gradebook:
         # nbgrader's own add_submission trips SQLAlchemy's autoflush warnings; they are harmless.
         warnings.simplefilter("ignore", SAWarning)
         _ensure_assignment(gradebook, assignment)

@@ -29,7 +29,7 @@ def cached(function: Callable) -> Callable:
         if args in memory:
             return memory[args]
         directory = os.environ.get(ENV)
-        if not directory:
+        if not directory or not os.path.isdir(directory):
             value = function(*args)
         else:
             key = f"{function.__module__}.{function.__qualname__}{args!r}|torch {torch.__version__}"
