@@ -6,7 +6,7 @@ from the grader package: the student's process never sees the tests, the rubric 
 solutions. Nothing here decides a grade; the student's code can rewrite any of it, which only
 changes what the student's own functions appear to return.
 
-Protocol, one JSON frame each way at a time (see ``wire``):
+Protocol, one frame each way at a time (JSON plus raw tensor bytes, see ``wire``):
   grader -> {"op": "run", "cells": [{"index", "source"}], "functions": [...]}
   runner -> {"event": "cell", "index", "status": "running" | "ok" | "error", "error"?} per cell,
             then {"event": "ready", "functions": {...}, "defined": {...}}

@@ -40,7 +40,7 @@ def describe_value(value: Any) -> str:
     if isinstance(value, torch.Tensor):
         return f"{str(value.dtype).removeprefix('torch.')} tensor of shape {tuple(value.shape)}"
     if isinstance(value, wire.Ref):
-        return value.name.split(":")[0] == "tiktoken" and "tokenizer" or value.name
+        return "tokenizer" if value.name.startswith("tiktoken:") else value.name
     if isinstance(value, str):
         return repr(value if len(value) <= 40 else value[:37] + "...")
     if isinstance(value, wire.Unsupported):

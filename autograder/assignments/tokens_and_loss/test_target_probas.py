@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from autograder import expect
-from autograder.assignments.tokens_and_loss import cases
+from autograder.assignments.tokens_and_loss import cases, hints
 from solutions import tokens_and_loss as reference
 
 pytestmark = pytest.mark.student_function("target_probas")
@@ -13,8 +13,10 @@ pytestmark = pytest.mark.student_function("target_probas")
 def check_target_probas(submission, logits, targets):
     probas = torch.softmax(logits, dim=-1)
     call = f"target_probas(probas of shape {tuple(probas.shape)}, targets of shape {tuple(targets.shape)})"
-    got = expect.tensor(submission.call("target_probas", probas, targets), what=call, shape=tuple(targets.shape))
-    expect.close(got, reference.target_probas(probas, targets), what=call, rtol=1e-6)
+    checked = hints.call(submission, "target_probas", (probas, targets))
+    with checked.hinting():
+        got = expect.tensor(checked.value, what=call, shape=tuple(targets.shape))
+        expect.close(got, reference.target_probas(probas, targets), what=call, rtol=1e-6)
     return got
 
 
