@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="results.json for a notebook; an output directory for a directory")
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                        help="submissions graded at once (default: number of cores, %(default)s)")
+    grade.add_argument("--format", choices=("gradescope", "junit"), default="gradescope",
+                       help="for a notebook, what OUT is: Gradescope results.json (default) or JUnit XML; "
+                            "for a directory, junit also writes OUT/junit.xml")
     grade.add_argument("--gradebook", metavar="DB_URL", default=None,
                        help="nbgrader gradebook to record a directory's grades in, any SQLAlchemy URL "
                             "(default: sqlite:///OUT/gradebook.db)")
@@ -84,13 +87,15 @@ def cmd_grade(args: argparse.Namespace, assignment: Assignment) -> int:
     from autograder.batch import grade_directory
     from autograder.grading import grade_notebook
     from autograder.report import batch_summary
-    from autograder.writers import write_gradescope
+    from autograder.writers import write_gradescope, write_junit
 
     settings = _settings(args)
     if args.path.is_dir():
         with _progress(sys.stdout.isatty() and not os.environ.get("CI")) as progress:
             batch = grade_directory(args.path, args.out, assignment, settings, gradebook_url=args.gradebook,
                                     progress=progress)
+        if args.format == "junit":
+            write_junit(batch.results, args.out / "junit.xml")
         print(batch_summary(batch.results, batch.seconds, batch.resumed))
         print(f"Results: {args.out}/<student>/results.json, {args.out / 'grades.csv'} and the gradebook "
               f"({args.gradebook or 'sqlite:///' + str(args.out / 'gradebook.db')})")
@@ -99,7 +104,10 @@ def cmd_grade(args: argparse.Namespace, assignment: Assignment) -> int:
         print(f"error: {args.path} does not exist", file=sys.stderr)
         return 2
     result = grade_notebook(args.path, assignment, settings)
-    write_gradescope(result, args.out)
+    if args.format == "junit":
+        write_junit([result], args.out)
+    else:
+        write_gradescope(result, args.out)
     print(f"{result.student}: {result.score:g}/{result.max_score:g} -> {args.out}")
     for error in result.grader_errors:
         print(f"GRADER ERROR (grade this notebook by hand): {error}", file=sys.stderr)

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import tempfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from autograder.results import FunctionResult, SubmissionResult
@@ -87,3 +88,34 @@ def grades_csv(results: list[SubmissionResult]) -> str:
         writer.writerow([result.student, f"{result.score:g}", f"{result.max_score:g}",
                          *(f"{f.score:g}" for f in result.functions), note[:200]])
     return buffer.getvalue()
+
+
+def junit(results: list[SubmissionResult]) -> str:
+    """JUnit XML: a test suite per submission, a test case per check, so any CI shows each one.
+
+    A function's points are all or nothing, so each case's name carries its function and the
+    suite's properties carry the score.
+    """
+    suites = ET.Element("testsuites", name="autograder")
+    for result in results:
+        failures = sum(1 for c in result.checks if c.outcome == "failed")
+        errors = sum(1 for c in result.checks if c.outcome == "error")
+        suite = ET.SubElement(suites, "testsuite", name=result.student, tests=str(len(result.checks)),
+                              failures=str(failures), errors=str(errors), time=f"{result.execution_time:.2f}")
+        properties = ET.SubElement(suite, "properties")
+        ET.SubElement(properties, "property", name="score", value=f"{result.score:g}")
+        ET.SubElement(properties, "property", name="max_score", value=f"{result.max_score:g}")
+        for check in result.checks:
+            case = ET.SubElement(suite, "testcase", classname=f"{result.assignment}.{check.function}",
+                                 name=check.name)
+            if check.outcome != "passed":
+                tag = "failure" if check.outcome == "failed" else "error"
+                ET.SubElement(case, tag, message=check.message[:500]).text = check.message
+        if result.notes:
+            ET.SubElement(suite, "system-out").text = "\n".join(result.notes)
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def write_junit(results: list[SubmissionResult], path: Path) -> None:
+    write_atomic(path, junit(results))

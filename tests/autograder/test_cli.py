@@ -4,6 +4,7 @@ import csv
 import json
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,12 @@ def test_validate_passes_on_the_committed_course():
     done = run("validate")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "All good" in done.stdout
+
+
+def test_grade_writes_junit_for_ci(tmp_path):
+    out = tmp_path / "results.xml"
+    done = run("grade", "examples/submissions/grace.ipynb", "-o", str(out), "--format", "junit")
+    assert done.returncode == 0, done.stderr
+    suite = ET.parse(out).getroot().find("testsuite")
+    failed = [c.get("name") for c in suite.findall("testcase") if c.find("failure") is not None]
+    assert suite.get("name") == "grace" and failed and all(name.startswith("any shape") for name in failed)
