@@ -55,6 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="instructors: check the solution, the release and their sync")
     _common(validate)
+
+    bundle = commands.add_parser("gradescope-bundle", help="write the autograder zip Gradescope expects")
+    bundle.add_argument("-o", "--out", type=Path, default=Path("autograder.zip"), help="zip to write")
+    _common(bundle)
+
+    gradescope_run = commands.add_parser("gradescope-run", help=argparse.SUPPRESS)  # what run_autograder calls
+    gradescope_run.add_argument("--root", type=Path, default=Path("/autograder"))
+    _common(gradescope_run)
     return parser
 
 
@@ -139,7 +147,22 @@ def cmd_validate(args: argparse.Namespace, assignment: Assignment) -> int:
     return 0
 
 
-COMMANDS = {"grade": cmd_grade, "check": cmd_check, "validate": cmd_validate}
+def cmd_gradescope_bundle(args: argparse.Namespace, assignment: Assignment) -> int:
+    from autograder.gradescope import bundle
+
+    print(f"Wrote {bundle(assignment, args.out)}: upload it as the assignment's autograder on Gradescope.")
+    return 0
+
+
+def cmd_gradescope_run(args: argparse.Namespace, assignment: Assignment) -> int:
+    from autograder.gradescope import run
+
+    print(f"Wrote {run(assignment, args.root, _settings(args))}")
+    return 0
+
+
+COMMANDS = {"grade": cmd_grade, "check": cmd_check, "validate": cmd_validate,
+            "gradescope-bundle": cmd_gradescope_bundle, "gradescope-run": cmd_gradescope_run}
 
 
 def main(argv: list[str] | None = None) -> int:
