@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +100,3 @@ def _load(model: torch.nn.Module, path: Path, tensors: dict) -> None:
         else:
             owner._buffers[leaf] = tensor
 
-
-def cache_files(directory: Path) -> list[str]:
-    return sorted(os.listdir(directory)) if directory.is_dir() else []
