@@ -43,6 +43,8 @@ class Cell:
 class Notebook:
     cells: tuple[Cell, ...]
     notes: tuple[str, ...] = ()
+    file_name: str = ""  # the submitted file, as the student's code may open it by name
+    file_bytes: bytes = b""
 
     def describe(self, index: int | None) -> str:
         """A cell as a student can find it: 'cell 5 ("def text_to_token_ids(text, tokenizer):")'."""
@@ -124,4 +126,5 @@ def load(path: Path, trusted_path: Path) -> Notebook:
     except OSError as exc:
         raise UnusableNotebook(f"{path.name} could not be read ({exc.strerror}).") from None
     trusted = nbformat.read(trusted_path, as_version=4)
-    return sanitize(parse(data, path.name), trusted)
+    notebook = sanitize(parse(data, path.name), trusted)
+    return Notebook(notebook.cells, notebook.notes, path.name, data)

@@ -180,7 +180,12 @@ class Runner:
         raise ValueError(f"unknown reference {name!r}")
 
     def serve(self) -> None:
-        request, _ = self.read()
+        request, blob = self.read()
+        own_file = request.get("file")
+        name = os.path.basename(own_file["name"]) if own_file else ""
+        if name.endswith(".ipynb") and not os.path.lexists(name):  # never over a release file
+            with open(name, "wb") as handle:
+                handle.write(blob[:own_file["nbytes"]])
         self.run_cells(request["cells"], request["functions"])
         while True:
             request, blob = self.read()

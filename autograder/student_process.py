@@ -299,11 +299,21 @@ class StudentProcess:
 
     # -------------------------------------------------------------- operations
 
-    def run_notebook(self, cells: tuple[Cell, ...], functions: tuple[str, ...], timeout: float) -> NotebookRun:
-        """Run every cell; an error in one cell is recorded and the next cell runs anyway."""
+    def run_notebook(self, cells: tuple[Cell, ...], functions: tuple[str, ...], timeout: float,
+                     own_file: tuple[str, bytes] | None = None) -> NotebookRun:
+        """Run every cell; an error in one cell is recorded and the next cell runs anyway.
+
+        ``own_file`` (name, bytes) is the submitted notebook, written beside the cells' working
+        directory first, so code that opens its own notebook finds it, as in Jupyter.
+        """
         deadline = time.monotonic() + timeout
-        self._send({"op": "run", "cells": [{"index": c.index, "source": c.source} for c in cells],
-                    "functions": list(functions)})
+        request = {"op": "run", "cells": [{"index": c.index, "source": c.source} for c in cells],
+                   "functions": list(functions)}
+        blob = b""
+        if own_file is not None:
+            request["file"] = {"name": os.path.basename(own_file[0]), "nbytes": len(own_file[1])}
+            blob = own_file[1]
+        self._send(request, blob)
         results, running = [], None
         try:
             while True:

@@ -91,7 +91,8 @@ class Submission:
         names = tuple(f.name for f in self.assignment.functions)
         if self._run is not None:
             self.restarts += 1
-        self._run = self.process.run_notebook(self.notebook.cells, names, self.settings.notebook_timeout)
+        own_file = (self.notebook.file_name, self.notebook.file_bytes) if self.notebook.file_name else None
+        self._run = self.process.run_notebook(self.notebook.cells, names, self.settings.notebook_timeout, own_file)
         if self._run.stopped:
             self.close()
 

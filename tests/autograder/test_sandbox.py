@@ -70,9 +70,10 @@ def test_sandbox_hides_files_network_and_ends_every_process(tmp_path, assignment
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
-    cells = load(notebook, corpus.RELEASE).cells
+    loaded = load(notebook, corpus.RELEASE)
     with StudentProcess(assignment.release_dir, sandbox="bwrap") as process:
-        run = process.run_notebook(cells, ("probe",), timeout=120)
+        run = process.run_notebook(loaded.cells, ("probe",), timeout=120,
+                                   own_file=(loaded.file_name, loaded.file_bytes))
         assert run.stopped is None and run.functions["probe"].callable
         reply = process.call("probe", [listener.getsockname()[1], str(other)], timeout=30)
         assert reply.error is None, reply.error
@@ -80,7 +81,7 @@ def test_sandbox_hides_files_network_and_ends_every_process(tmp_path, assignment
     listener.close()
     readable, network, home = reply.value
     assert readable == [] and network == []
-    assert "gpt2.py" in home and "tiktoken_cache" in home
+    assert {"gpt2.py", "tiktoken_cache", "probe.ipynb"} <= set(home)  # the release files and its own notebook
     assert sleepers() == []  # ...and is gone with the sandbox
 
 
