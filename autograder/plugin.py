@@ -135,8 +135,11 @@ def session_result(config: pytest.Config, student: str) -> SubmissionResult:
                 notes.append(_cell_note(opened, cell))
         if opened._run.stopped:
             notes.append(f"The notebook stopped early: {opened._run.stopped}.")
-    assignment = load_assignment(config.getoption("assignment"),
-                                 Path(config.getoption("course")) if config.getoption("course") else None)
+    if opened is not None:
+        assignment = opened.assignment
+    else:  # the fixture never ran (e.g. every check was deselected)
+        course = config.getoption("course")
+        assignment = load_assignment(config.getoption("assignment"), Path(course) if course else None)
     return build(assignment, student, list(config.stash[CHECKS].values()),
                  execution_time=time.monotonic() - config.stash[STARTED], notes=tuple(notes),
                  source=str(config.getoption("submission") or ""),
