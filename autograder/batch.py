@@ -24,6 +24,7 @@ from typing import Callable, Iterator
 
 from autograder import GraderError, __version__, gradebook, tensor_cache, warm
 from autograder.assignment import Assignment
+from autograder.feedback_page import write_feedback, write_nbgrader_feedback
 from autograder.results import SubmissionResult, from_dict, to_dict, unusable
 from autograder.sandbox import resolve
 from autograder.settings import Settings
@@ -107,8 +108,9 @@ def load_done(out: Path, found: Found, stamp: str) -> SubmissionResult | None:
 
 
 def save(out: Path, result: SubmissionResult, stamp: str) -> None:
-    """results.json first, then the record that marks the submission done (both atomic)."""
+    """results.json and feedback.html first, then the record that marks the submission done (all atomic)."""
     write_gradescope(result, out / result.student / "results.json")
+    write_feedback(result, out / result.student / "feedback.html")
     record = {"fingerprint": stamp, "result": to_dict(result)}
     write_atomic(out / result.student / GRADING_RECORD, json.dumps(record, ensure_ascii=False))
 
@@ -123,12 +125,13 @@ class Batch:
 
 
 def grade_directory(root: Path, out: Path, assignment: Assignment, settings: Settings = Settings(), *,
-                    gradebook_url: str | None = None,
+                    gradebook_url: str | None = None, feedback_dir: Path | None = None,
                     progress: Callable[[SubmissionResult, int, int], None] | None = None) -> Batch:
     """Grade every submission under ``root`` into ``out``, skipping those an earlier run finished.
 
     Safe to interrupt at any point (even kill -9) and run again: each submission is committed by an
-    atomic write of its record, so it is either done, or graded again from scratch.
+    atomic write of its record, so it is either done, or graded again from scratch. With
+    ``feedback_dir`` (nbgrader's feedback folder), each student's page is also written there.
     """
     started = time.monotonic()
     submissions = discover(root, assignment)
@@ -159,6 +162,10 @@ def grade_directory(root: Path, out: Path, assignment: Assignment, settings: Set
                 os.environ[tensor_cache.ENV] = saved_env
     results.sort(key=lambda r: r.student)
     write_atomic(out / "grades.csv", grades_csv(results))
+    if feedback_dir is not None:
+        paths = {found.student: found.path for found in submissions}
+        for result in results:
+            write_nbgrader_feedback(result, feedback_dir, paths.get(result.student))
     url = gradebook_url or f"sqlite:///{(out / 'gradebook.db').resolve()}"
     try:
         gradebook.record(results, assignment, url)

@@ -41,12 +41,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="results.json for a notebook; an output directory for a directory")
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                        help="submissions graded at once (default: number of cores, %(default)s)")
-    grade.add_argument("--format", choices=("gradescope", "junit"), default="gradescope",
-                       help="for a notebook, what OUT is: Gradescope results.json (default) or JUnit XML; "
-                            "for a directory, junit also writes OUT/junit.xml")
+    grade.add_argument("--format", choices=("gradescope", "junit", "html"), default="gradescope",
+                       help="for a notebook, what OUT is: Gradescope results.json (default), JUnit XML or the "
+                            "HTML feedback page; for a directory, junit also writes OUT/junit.xml (every "
+                            "student's feedback.html is always written)")
     grade.add_argument("--gradebook", metavar="DB_URL", default=None,
                        help="nbgrader gradebook to record a directory's grades in, any SQLAlchemy URL "
                             "(default: sqlite:///OUT/gradebook.db)")
+    grade.add_argument("--feedback-dir", type=Path, default=None, metavar="DIR",
+                       help="also write each student's feedback page into nbgrader's feedback folder, "
+                            "DIR/<student>/<assignment>/<notebook>.html (default: COURSE/feedback when "
+                            "grading an nbgrader course's submitted/ folder)")
     _common(grade)
 
     check = commands.add_parser("check", help="students: run the visible checks on your notebook")
@@ -55,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="instructors: check the solution, the release and their sync")
     _common(validate)
+
+    report = commands.add_parser("report", help="instructors: the class report (HTML, CSV, JSON) of a graded batch")
+    report.add_argument("out", type=Path, help="the output folder of `grade DIR -o OUT`")
+    _common(report)
 
     bundle = commands.add_parser("gradescope-bundle", help="write the autograder zip Gradescope expects")
     bundle.add_argument("-o", "--out", type=Path, default=Path("autograder.zip"), help="zip to write")
@@ -93,20 +102,27 @@ def _progress(bar: bool):
 
 def cmd_grade(args: argparse.Namespace, assignment: Assignment) -> int:
     from autograder.batch import grade_directory
+    from autograder.feedback_page import write_feedback
     from autograder.grading import grade_notebook
     from autograder.report import batch_summary
     from autograder.writers import write_gradescope, write_junit
 
     settings = _settings(args)
     if args.path.is_dir():
+        feedback_dir = args.feedback_dir
+        if feedback_dir is None and args.path.resolve().name == "submitted":  # an nbgrader course
+            feedback_dir = args.path.resolve().parent / "feedback"
         with _progress(sys.stdout.isatty() and not os.environ.get("CI")) as progress:
             batch = grade_directory(args.path, args.out, assignment, settings, gradebook_url=args.gradebook,
-                                    progress=progress)
+                                    feedback_dir=feedback_dir, progress=progress)
         if args.format == "junit":
             write_junit(batch.results, args.out / "junit.xml")
         print(batch_summary(batch.results, batch.seconds, batch.resumed))
-        print(f"Results: {args.out}/<student>/results.json, {args.out / 'grades.csv'} and the gradebook "
-              f"({args.gradebook or 'sqlite:///' + str(args.out / 'gradebook.db')})")
+        print(f"Results: {args.out}/<student>/results.json and feedback.html, {args.out / 'grades.csv'} and the "
+              f"gradebook ({args.gradebook or 'sqlite:///' + str(args.out / 'gradebook.db')})")
+        if feedback_dir is not None:
+            print(f"Feedback pages for nbgrader: {feedback_dir}/<student>/{assignment.name}/")
+        print(f"Class report: python -m autograder report {args.out}")
         return 0
     if not args.path.exists():
         print(f"error: {args.path} does not exist", file=sys.stderr)
@@ -114,6 +130,8 @@ def cmd_grade(args: argparse.Namespace, assignment: Assignment) -> int:
     result = grade_notebook(args.path, assignment, settings)
     if args.format == "junit":
         write_junit([result], args.out)
+    elif args.format == "html":
+        write_feedback(result, args.out)
     else:
         write_gradescope(result, args.out)
     print(f"{result.student}: {result.score:g}/{result.max_score:g} -> {args.out}")
@@ -147,6 +165,14 @@ def cmd_validate(args: argparse.Namespace, assignment: Assignment) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace, assignment: Assignment) -> int:
+    from autograder.class_report import write_report
+
+    page = write_report(args.out)
+    print(f"Wrote {page}, with report.csv and report.json beside it.")
+    return 0
+
+
 def cmd_gradescope_bundle(args: argparse.Namespace, assignment: Assignment) -> int:
     from autograder.gradescope import bundle
 
@@ -161,7 +187,7 @@ def cmd_gradescope_run(args: argparse.Namespace, assignment: Assignment) -> int:
     return 0
 
 
-COMMANDS = {"grade": cmd_grade, "check": cmd_check, "validate": cmd_validate,
+COMMANDS = {"grade": cmd_grade, "check": cmd_check, "validate": cmd_validate, "report": cmd_report,
             "gradescope-bundle": cmd_gradescope_bundle, "gradescope-run": cmd_gradescope_run}
 
 

@@ -109,9 +109,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     marker = item.get_closest_marker("student_function")
     if marker is not None and (call.when == "call" or (call.when == "setup" and not report.passed)):
         outcome, message = ("passed", "") if call.excinfo is None else _message(call.excinfo)
+        hints = getattr(call.excinfo.value, "hints", ()) if call.excinfo is not None else ()
         name = item.name.removeprefix("test_").replace("_", " ")
         checks[item.nodeid] = CheckResult(name, marker.args[0], item.get_closest_marker("visible") is not None,
-                                          outcome, message)
+                                          outcome, message, hints=tuple(text for _, text in hints),
+                                          mistakes=tuple(mistake for mistake, _ in hints))
     return report
 
 

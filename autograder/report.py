@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from autograder.class_report import status
 from autograder.results import SubmissionResult
-
-STOPPED = ("could not be graded", "did not finish", "process exited", "killed by", "memory limit")
 
 GREEN, RED, DIM, BOLD, RESET = "\033[32m", "\033[31m", "\033[2m", "\033[1m", "\033[0m"
 
@@ -18,7 +17,7 @@ def render_check(result: SubmissionResult, color: bool = False) -> str:
         mark = paint(GREEN, "PASS") if function.passed else paint(RED, "FAIL")
         lines.append(f"  {mark}  {function.name}")
         for check in function.failures:
-            lines.append(f"        {paint(DIM, check.name + ':')} {check.message}")
+            lines.append(f"        {paint(DIM, check.name + ':')} {check.feedback}")
     if result.notes:
         lines += ["", paint(BOLD, "Notes on your notebook:")] + [f"  - {note}" for note in result.notes]
     passed = sum(f.passed for f in result.functions)
@@ -41,8 +40,8 @@ def batch_summary(results: list[SubmissionResult], seconds: float, resumed: int 
         lines.append(f"  {function.name:<24} {passed:>4}/{len(results)}  ({100 * passed / len(results):.0f}%)")
     slowest = sorted(results, key=lambda r: r.execution_time, reverse=True)[:3]
     lines.append("Slowest: " + ", ".join(f"{r.student} ({r.execution_time:.1f} s)" for r in slowest))
-    unusable = [r.student for r in results if r.unusable]
-    stopped = [r.student for r in results if any(s in m for m in r.notes for s in STOPPED)]
+    unusable = [r.student for r in results if status(r) == "unusable"]
+    stopped = [r.student for r in results if status(r) == "stopped"]
     if unusable:
         lines.append("Not a usable notebook: " + ", ".join(unusable))
     if stopped:

@@ -16,10 +16,17 @@ class CheckResult:
     visible: bool
     outcome: str
     message: str = ""
+    hints: tuple[str, ...] = ()  # advice for a recognised mistake, in plain words
+    mistakes: tuple[str, ...] = ()  # the names of those mistakes (the assignment's hint table), for reports
 
     @property
     def passed(self) -> bool:
         return self.outcome == "passed"
+
+    @property
+    def feedback(self) -> str:
+        """The message with its hints, as one line of text (terminal, Gradescope, JUnit)."""
+        return self.message + "".join(f" Hint: {hint}" for hint in self.hints)
 
 
 @dataclass(frozen=True)
@@ -92,9 +99,13 @@ def to_dict(result: SubmissionResult) -> dict:
     return asdict(result)
 
 
+def _check(data: dict) -> CheckResult:
+    return CheckResult(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
 def from_dict(data: dict) -> SubmissionResult:
     functions = tuple(
-        FunctionResult(f["name"], f["points"], tuple(CheckResult(**c) for c in f["checks"]))
+        FunctionResult(f["name"], f["points"], tuple(_check(c) for c in f["checks"]))
         for f in data["functions"]
     )
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "functions"}

@@ -38,7 +38,7 @@ def _function_output(function: FunctionResult) -> str:
     lines = []
     for check in function.checks:
         mark = "PASS" if check.passed else "FAIL"
-        lines.append(f"[{mark}] {check.name}" + (f": {check.message}" if check.message else ""))
+        lines.append(f"[{mark}] {check.name}" + (f": {check.feedback}" if check.feedback else ""))
     if function.passed:
         lines.insert(0, f"All {len(function.checks)} checks of `{function.name}` passed.")
     else:
@@ -110,7 +110,7 @@ def junit(results: list[SubmissionResult]) -> str:
                                  name=check.name)
             if check.outcome != "passed":
                 tag = "failure" if check.outcome == "failed" else "error"
-                ET.SubElement(case, tag, message=check.message[:500]).text = check.message
+                ET.SubElement(case, tag, message=check.message[:500]).text = check.feedback
         if result.notes:
             ET.SubElement(suite, "system-out").text = "\n".join(result.notes)
     ET.indent(suites)

@@ -129,7 +129,7 @@ HINTS = (
 )
 
 
-def hints_for(attempt: Attempt) -> list[str]:
+def hints_for(attempt: Attempt) -> list[Hint]:
     """The hints whose mistake this attempt shows (a detector that fails to apply simply does not fire)."""
     found = []
     for hint in HINTS:
@@ -137,14 +137,16 @@ def hints_for(attempt: Attempt) -> list[str]:
             continue
         try:
             if hint.matches(attempt):
-                found.append(hint.text)
+                found.append(hint)
         except Exception:  # noqa: BLE001 - an odd value must not break feedback
             continue
     return found
 
 
-def _with_hints(message: str, hints: list[str]) -> str:
-    return message + "".join(f" Hint: {hint}" for hint in hints)
+def _hinted(exc: Exception, hints: list[Hint]) -> Exception:
+    """Attach the hints to the failure; the grader's plugin files them beside the message."""
+    exc.hints = tuple((hint.name, hint.text) for hint in hints)
+    return exc
 
 
 class Checked:
@@ -160,7 +162,7 @@ class Checked:
         except AssertionError as exc:
             message = str(exc).split("\nassert ")[0].strip()
             hints = hints_for(Attempt(self.function, self.args, value=self.value, ops=self.ops))
-            raise AssertionError(_with_hints(message, hints)) from None
+            raise _hinted(AssertionError(message), hints) from None
 
 
 def call(submission, function: str, args: tuple, sent: tuple | None = None) -> Checked:
@@ -168,6 +170,5 @@ def call(submission, function: str, args: tuple, sent: tuple | None = None) -> C
     try:
         reply = submission.call_traced(function, *(sent if sent is not None else args))
     except StudentCodeFailed as exc:
-        hints = hints_for(Attempt(function, args, error=str(exc)))
-        raise StudentCodeFailed(_with_hints(str(exc), hints)) from None
+        raise _hinted(StudentCodeFailed(str(exc)), hints_for(Attempt(function, args, error=str(exc)))) from None
     return Checked(function, args, reply.value, reply.ops)

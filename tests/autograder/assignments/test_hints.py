@@ -31,16 +31,19 @@ def test_every_hint_has_a_mistake_in_the_corpus():
 @pytest.mark.parametrize("mistake", corpus.MISTAKES, ids=lambda m: m.name)
 def test_each_mistake_gets_its_hint_and_no_other(graded_corpus, mistake):
     result = graded_corpus[mistake.name]
-    messages = " ".join(c.message for c in result.checks if not c.passed)
+    failed = [c for c in result.checks if not c.passed]
     expected = EXPECTED[mistake.name]
-    if expected:
-        assert TEXT[expected] in messages
-    others = [name for name, text in TEXT.items() if name != expected and text in messages]
-    assert others == []
+    named = {name for c in failed for name in c.mistakes}
+    assert named == ({expected} if expected else set())
+    feedback = " ".join(c.feedback for c in failed)
+    if expected:  # the student reads the hint's words, after the message
+        assert f"Hint: {TEXT[expected]}" in feedback
+    assert [name for name, text in TEXT.items() if name != expected and text in feedback] == []
 
 
 def test_correct_submissions_get_no_hints(graded_corpus):
-    assert "Hint:" not in " ".join(c.message for c in graded_corpus["seed"].checks)
+    assert [c.mistakes for c in graded_corpus["seed"].checks if c.mistakes] == []
+    assert "Hint:" not in " ".join(c.feedback for c in graded_corpus["seed"].checks)
 
 
 def reference_attempts():
