@@ -41,10 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="results.json for a notebook; an output directory for a directory")
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                        help="submissions graded at once (default: number of cores, %(default)s)")
-    grade.add_argument("--format", choices=("gradescope", "junit", "html"), default="gradescope",
-                       help="for a notebook, what OUT is: Gradescope results.json (default), JUnit XML or the "
-                            "HTML feedback page; for a directory, junit also writes OUT/junit.xml (every "
-                            "student's feedback.html is always written)")
+    grade.add_argument("--format", choices=("gradescope", "junit", "html", "classroom"), default="gradescope",
+                       help="for a notebook, what OUT is: Gradescope results.json (default), JUnit XML, the HTML "
+                            "feedback page, or GitHub Classroom's result (plus, in GitHub Actions, the step's "
+                            "`result` output and summary); for a directory, junit also writes OUT/junit.xml "
+                            "(every student's feedback.html is always written)")
     grade.add_argument("--gradebook", metavar="DB_URL", default=None,
                        help="nbgrader gradebook to record a directory's grades in, any SQLAlchemy URL "
                             "(default: sqlite:///OUT/gradebook.db)")
@@ -103,6 +104,7 @@ def _progress(bar: bool):
 def cmd_grade(args: argparse.Namespace, assignment: Assignment) -> int:
     from autograder.batch import grade_directory
     from autograder.feedback_page import write_feedback
+    from autograder.github_classroom import write_classroom
     from autograder.grading import grade_notebook
     from autograder.report import batch_summary
     from autograder.writers import write_gradescope, write_junit
@@ -132,6 +134,8 @@ def cmd_grade(args: argparse.Namespace, assignment: Assignment) -> int:
         write_junit([result], args.out)
     elif args.format == "html":
         write_feedback(result, args.out)
+    elif args.format == "classroom":
+        write_classroom(result, args.out)
     else:
         write_gradescope(result, args.out)
     print(f"{result.student}: {result.score:g}/{result.max_score:g} -> {args.out}")
