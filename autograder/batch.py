@@ -76,7 +76,7 @@ def _in_student_dir(student_dir: Path, assignment: Assignment) -> Found:
                  f"submit only {assignment.notebook_name}")
 
 
-def _grade_one(found: Found, assignment: Assignment, settings: Settings) -> SubmissionResult:
+def grade_one(found: Found, assignment: Assignment, settings: Settings) -> SubmissionResult:
     """Runs in a worker process. Never raises: a crash becomes a result flagged for the instructor."""
     from autograder.grading import grade_notebook
 
@@ -126,16 +126,19 @@ class Batch:
 
 def grade_directory(root: Path, out: Path, assignment: Assignment, settings: Settings = Settings(), *,
                     gradebook_url: str | None = None, feedback_dir: Path | None = None,
+                    scheduler: str | None = None,
                     progress: Callable[[SubmissionResult, int, int], None] | None = None) -> Batch:
     """Grade every submission under ``root`` into ``out``, skipping those an earlier run finished.
 
     Safe to interrupt at any point (even kill -9) and run again: each submission is committed by an
     atomic write of its record, so it is either done, or graded again from scratch. With
-    ``feedback_dir`` (nbgrader's feedback folder), each student's page is also written there.
+    ``feedback_dir`` (nbgrader's feedback folder), each student's page is also written there. With
+    ``scheduler`` (a Dask scheduler's address), submissions are graded on that cluster's workers.
     """
     started = time.monotonic()
     submissions = discover(root, assignment)
-    settings = replace(settings, sandbox=resolve(settings.sandbox))
+    if not scheduler:  # on a cluster, each worker checks its own sandbox
+        settings = replace(settings, sandbox=resolve(settings.sandbox))
     stamps = {found.student: fingerprint(found, assignment) for found in submissions}
     results, todo = [], []
     for found in submissions:
@@ -148,9 +151,13 @@ def grade_directory(root: Path, out: Path, assignment: Assignment, settings: Set
     saved_env = os.environ.get(tensor_cache.ENV)
     with tempfile.TemporaryDirectory(prefix="autograder-batch-") as work:
         try:
-            if todo:
-                settings = _warm_up(assignment, settings, Path(work))
-            for result in _run_pool(todo, assignment, settings):
+            if scheduler and todo:
+                graded = _cluster().grade_on_cluster(todo, assignment, settings, scheduler)
+            else:
+                if todo:
+                    settings = warm_up(assignment, settings, Path(work))
+                graded = _run_pool(todo, assignment, settings)
+            for result in graded:
                 save(out, result, stamps[result.student])
                 results.append(result)
                 if progress:
@@ -175,7 +182,7 @@ def grade_directory(root: Path, out: Path, assignment: Assignment, settings: Set
     return Batch(results, resumed, time.monotonic() - started)
 
 
-def _warm_up(assignment: Assignment, settings: Settings, work: Path) -> Settings:
+def warm_up(assignment: Assignment, settings: Settings, work: Path) -> Settings:
     """Pay once per batch what every submission would pay: graded inputs and the notebook's model.
 
     The model is recorded in a sandboxed subprocess while this process computes the inputs.
@@ -193,18 +200,26 @@ def _warm_up(assignment: Assignment, settings: Settings, work: Path) -> Settings
             return settings
 
 
+def _cluster():
+    try:
+        from autograder import cluster
+    except ImportError as exc:
+        raise GraderError(f"grading on a Dask cluster needs Dask ({exc}): pip install 'llm-course-kit[dask]'") from None
+    return cluster
+
+
 def _run_pool(submissions: list[Found], assignment: Assignment, settings: Settings) -> Iterator[SubmissionResult]:
     # spawn: workers start clean, without the parent's threads or torch state.
     context = multiprocessing.get_context("spawn")
     with futures.ProcessPoolExecutor(max_workers=max(1, settings.jobs), mp_context=context,
                                      initializer=_die_with_parent) as pool:
-        jobs = {pool.submit(_grade_one, found, assignment, settings): found for found in submissions}
+        jobs = {pool.submit(grade_one, found, assignment, settings): found for found in submissions}
         for job in futures.as_completed(jobs):
             try:
                 yield job.result()
             except Exception as exc:  # noqa: BLE001 - a dead worker costs a result, never the batch
                 log.error("worker failed on %s: %s", jobs[job].student, exc)
-                yield _crashed(jobs[job], assignment)
+                yield crashed(jobs[job], assignment, "worker process died")
 
 
 def _die_with_parent() -> None:
@@ -215,7 +230,8 @@ def _die_with_parent() -> None:
         pass
 
 
-def _crashed(found: Found, assignment: Assignment) -> SubmissionResult:
+def crashed(found: Found, assignment: Assignment, why: str) -> SubmissionResult:
+    """The result for a submission whose grading process died: flagged for grading by hand."""
     result = unusable(assignment, found.student, "The grader's worker process died while grading this "
                       "submission; your instructor will grade it by hand.", source=str(found.path or ""))
-    return SubmissionResult(**{**result.__dict__, "grader_errors": ("worker process died",)})
+    return SubmissionResult(**{**result.__dict__, "grader_errors": (why,)})

@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--gradebook", metavar="DB_URL", default=None,
                        help="nbgrader gradebook to record a directory's grades in, any SQLAlchemy URL "
                             "(default: sqlite:///OUT/gradebook.db)")
+    grade.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="grade a directory on a Dask cluster, e.g. tcp://10.0.0.5:8786 (needs the [dask] extra; "
+                            "every worker needs the same kit installed)")
     grade.add_argument("--feedback-dir", type=Path, default=None, metavar="DIR",
                        help="also write each student's feedback page into nbgrader's feedback folder, "
                             "DIR/<student>/<assignment>/<notebook>.html (default: COURSE/feedback when "
@@ -116,7 +119,7 @@ def cmd_grade(args: argparse.Namespace, assignment: Assignment) -> int:
             feedback_dir = args.path.resolve().parent / "feedback"
         with _progress(sys.stdout.isatty() and not os.environ.get("CI")) as progress:
             batch = grade_directory(args.path, args.out, assignment, settings, gradebook_url=args.gradebook,
-                                    feedback_dir=feedback_dir, progress=progress)
+                                    feedback_dir=feedback_dir, scheduler=args.scheduler, progress=progress)
         if args.format == "junit":
             write_junit(batch.results, args.out / "junit.xml")
         print(batch_summary(batch.results, batch.seconds, batch.resumed))

@@ -165,3 +165,9 @@ def shared_sandbox(assignment: Assignment, settings: Settings) -> WarmSandbox:
     if key not in _SHARED:
         _SHARED[key] = WarmSandbox(assignment, settings)
     return _SHARED[key]
+
+
+def close_shared() -> None:
+    """End this process's zygotes (a long-lived process such as a Dask worker, when its batch is over)."""
+    while _SHARED:
+        _SHARED.popitem()[1].close()
