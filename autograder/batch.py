@@ -9,20 +9,21 @@ gets a result that says so, and the batch goes on.
 from __future__ import annotations
 
 import concurrent.futures as futures
+import contextlib
 import ctypes
 import hashlib
 import json
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
-import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from autograder import GraderError, __version__, gradebook, tensor_cache, warm
+from autograder import GraderError, __version__, tensor_cache, warm, warm_store
 from autograder.assignment import Assignment
 from autograder.feedback_page import write_feedback, write_nbgrader_feedback
 from autograder.results import SubmissionResult, from_dict, to_dict, unusable
@@ -33,6 +34,7 @@ from autograder.writers import grades_csv, write_atomic, write_gradescope
 log = logging.getLogger(__name__)
 
 GRADING_RECORD = "grading.json"  # beside results.json: the full result and what it was computed from
+FAILED = "warm-up-failed"  # in a staging folder: not to be kept
 
 
 @dataclass(frozen=True)
@@ -148,21 +150,35 @@ def grade_directory(root: Path, out: Path, assignment: Assignment, settings: Set
         else:
             todo.append(found)
     resumed = len(results)
+    out.mkdir(parents=True, exist_ok=True)
+    url = gradebook_url or f"sqlite:///{(out / 'gradebook.db').resolve()}"
     saved_env = os.environ.get(tensor_cache.ENV)
-    with tempfile.TemporaryDirectory(prefix="autograder-batch-") as work:
+    with futures.ThreadPoolExecutor(max_workers=1) as background, contextlib.ExitStack() as stack:
+        background.submit(_prepare_gradebook, assignment, url)  # creating a gradebook takes seconds
         try:
             if scheduler and todo:
                 graded = _cluster().grade_on_cluster(todo, assignment, settings, scheduler)
+            elif todo:
+                store = warm_store.find(assignment)
+                warmed = store or stack.enter_context(_staged(assignment))
+                os.environ[tensor_cache.ENV] = str(warmed / "tensors")  # before the workers start
+                if store:
+                    settings = replace(settings, warm_cache=str(store / "cache"))
+                pool = stack.enter_context(_pool(assignment, settings))
+                if not store:
+                    settings = warm_up(assignment, settings, warmed)  # while the workers import
+                    if settings.warm_cache is None:
+                        (warmed / FAILED).touch()
+                graded = _graded(pool, todo, assignment, settings)
             else:
-                if todo:
-                    settings = warm_up(assignment, settings, Path(work))
-                graded = _run_pool(todo, assignment, settings)
+                graded = iter(())
             for result in graded:
                 save(out, result, stamps[result.student])
                 results.append(result)
                 if progress:
                     progress(result, len(results) - resumed, len(todo))
         finally:
+            stack.close()
             if saved_env is None:
                 os.environ.pop(tensor_cache.ENV, None)
             else:
@@ -173,13 +189,42 @@ def grade_directory(root: Path, out: Path, assignment: Assignment, settings: Set
         paths = {found.student: found.path for found in submissions}
         for result in results:
             write_nbgrader_feedback(result, feedback_dir, paths.get(result.student))
-    url = gradebook_url or f"sqlite:///{(out / 'gradebook.db').resolve()}"
     try:
+        from autograder import gradebook
+
         gradebook.record(results, assignment, url)
     except Exception as exc:  # noqa: BLE001 - every result is already saved; say so and carry on
         log.error("the gradebook at %s was not updated (%s: %s); results.json files and grades.csv are "
                   "complete; run the same command again to retry", url, type(exc).__name__, exc)
     return Batch(results, resumed, time.monotonic() - started)
+
+
+def prepare_warm_store(assignment: Assignment, settings: Settings = Settings()) -> Path | None:
+    """Warm up and store it for later batches, unless a batch already did; the store, or None if it failed.
+
+    ``validate`` calls this, so the first batch after an instructor's pre-release check starts warm.
+    """
+    store = warm_store.find(assignment)
+    if store is not None:
+        return store
+    saved_env = os.environ.get(tensor_cache.ENV)
+    try:
+        with _staged(assignment) as folder:
+            warmed = warm_up(assignment, replace(settings, sandbox=resolve(settings.sandbox)), folder)
+            if warmed.warm_cache is None:
+                (folder / FAILED).touch()
+    finally:
+        if saved_env is None:
+            os.environ.pop(tensor_cache.ENV, None)
+        else:
+            os.environ[tensor_cache.ENV] = saved_env
+    return warm_store.find(assignment)
+
+
+def _prepare_gradebook(assignment: Assignment, url: str) -> None:
+    from autograder import gradebook  # nbgrader's import alone takes most of a second
+
+    gradebook.prepare(assignment, url)
 
 
 def warm_up(assignment: Assignment, settings: Settings, work: Path) -> Settings:
@@ -188,8 +233,8 @@ def warm_up(assignment: Assignment, settings: Settings, work: Path) -> Settings:
     The model is recorded in a sandboxed subprocess while this process computes the inputs.
     """
     tensors = work / "tensors"
-    tensors.mkdir()
-    os.environ[tensor_cache.ENV] = str(tensors)  # inherited by the spawned workers
+    tensors.mkdir(exist_ok=True)
+    os.environ[tensor_cache.ENV] = str(tensors)  # inherited by workers spawned from now on
     with futures.ThreadPoolExecutor(max_workers=1) as background:
         recording = background.submit(warm.prepare, assignment, settings, work)
         assignment.warm_up()
@@ -208,18 +253,62 @@ def _cluster():
     return cluster
 
 
-def _run_pool(submissions: list[Found], assignment: Assignment, settings: Settings) -> Iterator[SubmissionResult]:
+@contextlib.contextmanager
+def _staged(assignment: Assignment) -> Iterator[Path]:
+    """A folder to warm up in; published for later batches once this one's workers are done with it."""
+    folder = warm_store.staging(assignment)
+    try:
+        yield folder
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    if (folder / FAILED).exists():  # the batch graded cold; the next one tries again
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        warm_store.publish(folder, assignment)
+
+
+@contextlib.contextmanager
+def _pool(assignment: Assignment, settings: Settings) -> Iterator[futures.ProcessPoolExecutor]:
+    """The batch's worker processes, started at once so they get ready while the batch warms up."""
     # spawn: workers start clean, without the parent's threads or torch state.
     context = multiprocessing.get_context("spawn")
-    with futures.ProcessPoolExecutor(max_workers=max(1, settings.jobs), mp_context=context,
-                                     initializer=_die_with_parent) as pool:
-        jobs = {pool.submit(grade_one, found, assignment, settings): found for found in submissions}
-        for job in futures.as_completed(jobs):
+    jobs = max(1, settings.jobs)
+    pool = futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_die_with_parent)
+    try:
+        for _ in range(jobs):
+            pool.submit(_get_ready, assignment, settings)
+        yield pool
+    finally:  # every result is in: the workers wind down while the batch writes its outputs
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _get_ready(assignment: Assignment, settings: Settings) -> None:
+    """A new worker's first task: its imports and, when the warm-up is already there, its zygote."""
+    import torch  # noqa: F401
+
+    from autograder import grading  # noqa: F401 - pytest, the plugin, the submission machinery
+
+    if settings.warm_cache:
+        from autograder.warm import shared_sandbox
+
+        sandbox = shared_sandbox(assignment, settings)
+        if not sandbox.alive:
             try:
-                yield job.result()
-            except Exception as exc:  # noqa: BLE001 - a dead worker costs a result, never the batch
-                log.error("worker failed on %s: %s", jobs[job].student, exc)
-                yield crashed(jobs[job], assignment, "worker process died")
+                sandbox.start()
+            except GraderError:
+                pass  # the first submission tries again and reports it
+
+
+def _graded(pool: futures.ProcessPoolExecutor, submissions: list[Found], assignment: Assignment,
+            settings: Settings) -> Iterator[SubmissionResult]:
+    jobs = {pool.submit(grade_one, found, assignment, settings): found for found in submissions}
+    for job in futures.as_completed(jobs):
+        try:
+            yield job.result()
+        except Exception as exc:  # noqa: BLE001 - a dead worker costs a result, never the batch
+            log.error("worker failed on %s: %s", jobs[job].student, exc)
+            yield crashed(jobs[job], assignment, "worker process died")
 
 
 def _die_with_parent() -> None:

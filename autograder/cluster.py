@@ -1,7 +1,8 @@
 """Grade a batch on a Dask cluster instead of local workers (``grade DIR --scheduler ADDRESS``).
 
 Each Dask worker keeps a warm grader, set up once by a worker plugin: the graded inputs, the model
-cache and a sandboxed zygote, exactly as a local worker has them; every submission is still a
+cache and recordings (from its machine's warm store, built there if missing) and a sandboxed
+zygote, exactly as a local worker has them; every submission is still a
 fresh sandboxed child. The notebook's bytes travel with the task, so workers need no shared
 filesystem, and results come back as plain dicts. The batch's client writes every output, as the
 local path does. A worker that dies mid-submission loses nothing: the scheduler runs the task again
@@ -13,6 +14,7 @@ Only this module imports Dask, and only when ``--scheduler`` is given.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tempfile
 import threading
@@ -22,9 +24,9 @@ from typing import Iterator
 
 from distributed import Client, WorkerPlugin, as_completed, get_worker
 
-from autograder import GraderError, __version__, warm
+from autograder import GraderError, __version__, tensor_cache, warm
 from autograder.assignment import Assignment, load_assignment
-from autograder.batch import Found, crashed, grade_one, warm_up
+from autograder.batch import Found, crashed, grade_one, prepare_warm_store, warm_up
 from autograder.results import SubmissionResult, from_dict, to_dict
 from autograder.sandbox import resolve
 from autograder.settings import Settings
@@ -51,7 +53,12 @@ class WarmGrader(WorkerPlugin):
                               f"different grader version than the client; install the same kit everywhere")
         self.work = Path(tempfile.mkdtemp(prefix="autograder-dask-"))
         settings = replace(self.requested, sandbox=resolve(self.requested.sandbox))
-        self.settings = warm_up(self.assignment, settings, self.work)
+        store = prepare_warm_store(self.assignment, settings)  # this machine's, shared by its workers
+        if store is not None:
+            os.environ[tensor_cache.ENV] = str(store / "tensors")
+            self.settings = replace(settings, warm_cache=str(store / "cache"))
+        else:
+            self.settings = warm_up(self.assignment, settings, self.work)
         self.one_at_a_time = threading.Lock()  # one zygote per worker process, as for a local worker
 
     def teardown(self, worker) -> None:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import weakref
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,14 +27,44 @@ import torch
 INDEX = "index.json"
 
 
+@dataclass(frozen=True)
+class Replay:
+    """A model whose parameters and buffers were served from the cache: its key and its mapping."""
+
+    key: str
+    mapping: np.memmap
+
+
+_REPLAYS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def replay_of(model: torch.nn.Module) -> Replay | None:
+    """How ``model`` was served from the cache, or None if it was built another way."""
+    return _REPLAYS.get(model)
+
+
 def _key(cls: type, cfg: dict, rng_state: torch.Tensor) -> str:
     config = json.dumps(cfg, sort_keys=True)
     rng = hashlib.sha256(rng_state.numpy().tobytes()).hexdigest()
     return hashlib.sha256(f"{cls.__module__}.{cls.__qualname__}|{config}|{rng}".encode()).hexdigest()
 
 
+def settle() -> None:
+    """Build on the meta device once, so recording and replaying start from the same torch.
+
+    The first meta build imports torch's reference ops (about 1 s), and with them torch._dynamo,
+    which rebinds torch.manual_seed and registers Python kernels. Both ``record`` and ``install``
+    pay it up front: replays are not slowed by it, and the forward memo sees the same torch on
+    both sides.
+    """
+    with torch.device("meta"):
+        torch.nn.Linear(2, 2)
+        torch.triu(torch.ones(2, 2))
+
+
 def record(cls: type, directory: Path) -> None:
     """Wrap ``cls.__init__`` so every construction is saved into ``directory`` (trusted code only)."""
+    settle()
     original = cls.__init__
     directory.mkdir(parents=True, exist_ok=True)
 
@@ -55,6 +87,7 @@ def record(cls: type, directory: Path) -> None:
         (directory / f"{key}.rng").write_bytes(torch.get_rng_state().numpy().tobytes())
         index[key] = {"tensors": tensors}
         index_path.write_text(json.dumps(index))
+        _load(self, directory / f"{key}.bin", tensors, key)  # now served as a replay would be
 
     cls.__init__ = __init__
 
@@ -64,6 +97,7 @@ def install(cls: type, directory: Path) -> None:
     index_path = directory / INDEX
     if not index_path.exists():
         return
+    settle()
     index = json.loads(index_path.read_text())
     original = cls.__init__
 
@@ -76,16 +110,17 @@ def install(cls: type, directory: Path) -> None:
         key = _key(cls, cfg, torch.get_rng_state())
         with torch.device("meta"):
             original(self, cfg)
-        _load(self, directory / f"{key}.bin", entry["tensors"])
+        _load(self, directory / f"{key}.bin", entry["tensors"], key)
         rng = np.fromfile(directory / f"{key}.rng", dtype=np.uint8)
         torch.set_rng_state(torch.from_numpy(rng.copy()))
 
     cls.__init__ = __init__
 
 
-def _load(model: torch.nn.Module, path: Path, tensors: dict) -> None:
+def _load(model: torch.nn.Module, path: Path, tensors: dict, key: str) -> None:
     """Point every parameter and buffer at a private copy-on-write mapping of the cache file."""
     mapping = np.memmap(path, mode="c")
+    _REPLAYS[model] = Replay(key, mapping)
     for name, spec in tensors.items():
         dtype = getattr(torch, spec["dtype"])
         count = int(np.prod(spec["shape"], dtype=np.int64))

@@ -25,7 +25,7 @@ from autograder import wire
 from autograder.notebook import Cell
 from autograder.sandbox import Limits, Mount, Sandbox, apply_limits
 
-RUNNER_FILES = ("runner.py", "wire.py", "model_cache.py", "zygote.py")
+RUNNER_FILES = ("runner.py", "wire.py", "model_cache.py", "forward_memo.py", "zygote.py")
 OUTPUT_LIMIT = 64 * 1024
 
 

@@ -1,5 +1,6 @@
 """Instructor's pre-release check: the solution earns full marks, the release stub earns nothing,
-release/ is what nbgrader generates from source/, and the points agree with nbgrader's."""
+release/ is what nbgrader generates from source/, and the points agree with nbgrader's. It also
+prepares the warm-up that batches of this assignment start from."""
 
 from __future__ import annotations
 
@@ -46,6 +47,12 @@ def validate(assignment: Assignment, settings: Settings, say: Callable[[str], No
 
     say("Regenerating the release with nbgrader and comparing ...")
     problems += release_differences(assignment.course, assignment.name)
+
+    say("Warming up for batches (graded inputs, model cache, the solution's forward passes) ...")
+    from autograder.batch import prepare_warm_store
+
+    store = prepare_warm_store(assignment, settings)
+    say(f"  stored in {store}" if store else "  failed: batches will grade each notebook cold (slower)")
 
     cells = nbgrader_points(source)
     for function in assignment.functions:

@@ -41,8 +41,27 @@ def trusted_setup_cells(assignment: Assignment) -> list[str]:
             and cell.metadata.get("nbgrader", {}).get("locked") and not is_test_cell(cell)]
 
 
+def recording_cells(assignment: Assignment) -> list[dict]:
+    """The cells a batch's recording runs: the instructor's solution notebook when the course has it.
+
+    Its setup cells record the model constructions (they must succeed); its solution and test cells
+    make the forward calls a correct notebook makes, which the forward memo then answers for every
+    student whose notebook makes the same calls. Without ``source/``, only the setup cells run.
+    """
+    setup = trusted_setup_cells(assignment)
+    source = assignment.source_dir / assignment.notebook_name
+    if not source.is_file():
+        return [{"source": cell, "required": True} for cell in setup]
+    notebook = nbformat.read(source, as_version=4)
+    cells = [{"source": cell.source, "required": cell.source in setup}
+             for cell in notebook.cells if cell.cell_type == "code"]
+    if sum(cell["required"] for cell in cells) != len(setup):  # the source has drifted from the release
+        return [{"source": cell, "required": True} for cell in setup]
+    return cells
+
+
 def prepare(assignment: Assignment, settings: Settings, directory: Path) -> Path:
-    """Record the setup cells' model constructions into ``directory``/cache; returns that directory."""
+    """Record the model constructions and forward calls into ``directory``/cache; returns that directory."""
     cache = directory / "cache"
     cache.mkdir(parents=True)
     sandbox = Sandbox(settings.sandbox)
@@ -54,7 +73,7 @@ def prepare(assignment: Assignment, settings: Settings, directory: Path) -> Path
         [runner, release, cache_mount],
         [sandbox.path(runner, "zygote.py"), "--record", sandbox.path(cache_mount), sandbox.path(release)],
         env, cwd=sandbox.path(release))
-    done = subprocess.run(argv, env=popen_env, input=json.dumps(trusted_setup_cells(assignment)),
+    done = subprocess.run(argv, env=popen_env, input=json.dumps(recording_cells(assignment)),
                           capture_output=True, text=True, timeout=settings.notebook_timeout)
     if done.returncode != 0:
         raise GraderError(f"recording the model cache failed:\n{done.stderr[-2000:]}")

@@ -12,7 +12,7 @@ wipes the child's files, so nothing carries over to the next student.
 Like the runner, this file is copied into the sandbox and imports nothing from the grader.
 
     python zygote.py CONTROL_FD RELEASE_DIR CACHE_DIR SCRATCH_DIR MEMORY_BYTES FILE_BYTES SWEEP
-    python zygote.py --record CACHE_DIR RELEASE_DIR < cells.json   (trusted setup cells only)
+    python zygote.py --record CACHE_DIR RELEASE_DIR < cells.json   (trusted cells only)
 """
 
 import ctypes
@@ -49,28 +49,32 @@ def warm_up(release: Path, cache: Path | None, record_into: Path | None = None) 
     tiktoken.get_encoding("gpt2")
     sys.path.insert(0, str(release))
     model_module = __import__(MODEL_MODULE)
+    import forward_memo
     import model_cache
 
     model_class = getattr(model_module, MODEL_CLASS)
     if record_into is not None:
         model_cache.record(model_class, record_into)
+        forward_memo.record(model_class, record_into, model_cache.replay_of)
     elif cache is not None:
         model_cache.install(model_class, cache)
-        with torch.device("meta"):  # the first meta build imports torch's reference ops (about 1 s)
-            torch.nn.Linear(2, 2)
-            torch.triu(torch.ones(2, 2))
+        forward_memo.install(model_class, cache, model_cache.replay_of)
 
 
 def record(cache: Path, release: Path) -> None:
-    """Run the trusted setup cells once, saving every model construction into ``cache``."""
+    """Run trusted cells once, saving every model construction and forward call into ``cache``.
+
+    The cells come from the grader: the setup cells (``required``: they must succeed) and, when the
+    course has it, the rest of the instructor's solution notebook, whose failures only cost recordings.
+    """
     warm_up(release, None, record_into=cache)
     from IPython.core.interactiveshell import InteractiveShell
 
     os.chdir(release)
     shell = InteractiveShell.instance(colors="NoColor")
-    for source in json.load(sys.stdin):
-        result = shell.run_cell(source, store_history=False)
-        if not result.success:
+    for cell in json.load(sys.stdin):
+        result = shell.run_cell(cell["source"], store_history=False, silent=True)
+        if not result.success and cell["required"]:
             sys.exit(f"a trusted setup cell failed: {result.error_before_exec or result.error_in_exec!r}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nbformat
@@ -34,6 +35,18 @@ UNUSABLE = {
     "corrupt_json": (b'{"cells": [{"cell_type": "code", "sour', "JSON is broken at line 1"),
     "not_a_notebook": (b'{"hello": "world"}', "not a Jupyter notebook"),
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_store(tmp_path_factory):
+    """The session's own store of batch warm-ups: shared by its batches, never the user's ~/.cache."""
+    saved = os.environ.get("AUTOGRADER_CACHE")
+    os.environ["AUTOGRADER_CACHE"] = str(tmp_path_factory.mktemp("warm-store"))
+    yield Path(os.environ["AUTOGRADER_CACHE"])
+    if saved is None:
+        os.environ.pop("AUTOGRADER_CACHE", None)
+    else:
+        os.environ["AUTOGRADER_CACHE"] = saved
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder import warm_store
 from autograder.gradebook import scores
 from tests import corpus
 
@@ -73,10 +74,11 @@ def test_missing_path_is_an_error_not_a_crash(tmp_path):
     assert done.returncode == 2 and "does not exist" in done.stderr
 
 
-def test_validate_passes_on_the_committed_course():
+def test_validate_passes_on_the_committed_course(assignment):
     done = run("validate")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "All good" in done.stdout
+    assert f"stored in {warm_store.find(assignment)}" in done.stdout  # batches after it start warm
 
 
 def test_grade_writes_junit_for_ci(tmp_path):

@@ -66,3 +66,27 @@ def test_warm_and_cold_grading_agree(tmp_path, assignment, warm_settings):
         hot = grade_notebook(path, assignment, warm_settings)
         assert [(f.name, f.score, [c.message for c in f.checks]) for f in hot.functions] == \
                [(f.name, f.score, [c.message for c in f.checks]) for f in cold.functions]
+
+
+FIDELITY = """
+import copy
+
+def fidelity():
+    plain = copy.deepcopy(model)  # a copy is no replay: every one of its calls computes
+    with torch.no_grad():
+        same_logits = torch.equal(model(inputs), plain(inputs))
+    ids = text_to_token_ids("Let me see if I can make it", tokenizer)
+    same_generation = torch.equal(generate_text_simple(model, ids, 10, GPT_CONFIG["context_length"]),
+                                  generate_text_simple(plain, ids, 10, GPT_CONFIG["context_length"]))
+    return [same_logits, same_generation]
+"""
+
+
+def test_the_notebook_cannot_tell_recorded_answers_from_computed_ones(tmp_path, assignment, warm_settings):
+    """The batch's recordings answer this notebook's calls; a copy of the model computes them: they agree."""
+    notebook = corpus.write(corpus.build(corpus.SEED, {15: FIDELITY}), tmp_path / "fidelity.ipynb")
+    cells = load(notebook, corpus.RELEASE).cells
+    with StudentProcess(assignment.release_dir, warm=warm.shared_sandbox(assignment, warm_settings)) as process:
+        run = process.run_notebook(cells, ("fidelity",), timeout=120)
+        assert run.stopped is None and not [c.error for c in run.cells if c.error]
+        assert process.call("fidelity", [], timeout=60).value == [True, True]

@@ -1,0 +1,37 @@
+"""The warm store: a batch's warm-up is kept for the next batch, and only for exactly the same inputs."""
+
+import shutil
+
+import pytest
+
+from autograder import batch, warm_store
+from autograder.assignment import load_assignment
+from autograder.batch import grade_directory
+from autograder.settings import Settings
+
+REUSED = ("seed", "sum_not_mean", "hardcoded_positions")
+
+
+def test_a_later_batch_starts_from_the_stored_warm_up(graded_corpus, assignment, tmp_path, monkeypatch):
+    assert warm_store.find(assignment) is not None  # the corpus batch published it
+    monkeypatch.setattr(batch, "warm_up", lambda *a, **k: pytest.fail("the warm-up ran again"))
+    for student in REUSED:
+        shutil.copy(graded_corpus[student].source, tmp_path / f"{student}.ipynb")
+    results = grade_directory(tmp_path, tmp_path / "out", assignment, Settings(jobs=2)).results
+    for result in results:
+        local = graded_corpus[result.student]
+        assert [(c.name, c.outcome, c.feedback) for c in result.checks] == \
+               [(c.name, c.outcome, c.feedback) for c in local.checks]
+
+
+def test_the_key_changes_with_the_release_and_nothing_else(tmp_path, assignment):
+    course = tmp_path / "course"
+    shutil.copytree(assignment.release_dir, course / "release" / assignment.name)
+    (course / "source" / assignment.name).mkdir(parents=True)
+    shutil.copy(assignment.source_dir / assignment.notebook_name, course / "source" / assignment.name)
+    copy = load_assignment(assignment.name, course)
+    assert warm_store.key(copy) == warm_store.key(assignment)  # same files, another place: same warm-up
+    with open(copy.release_dir / "gpt2.py", "a") as gpt2:
+        gpt2.write("\n# an instructor's edit\n")
+    assert warm_store.key(copy) != warm_store.key(assignment)
+    assert warm_store.find(copy) is None
