@@ -3,8 +3,9 @@
 Makes N submissions (the same mix as ``batch_throughput``), grades them with local workers
 (``--jobs J``) and then on a ``distributed.LocalCluster`` of J single-threaded worker processes
 (``--scheduler``), and prints seconds per submission for each and Dask's overhead per submission.
-Both include their warm-up: each Dask worker warms its own grader when the batch registers it.
-It checks that both give every student the same score.
+Both start from the machine's stored warm-up (prepared first, untimed, as ``validate`` does); each
+Dask worker still starts its own grader when the batch registers it. It checks that both give every
+student the same score.
 
     python -m bench.dask_overhead [--submissions 40] [--jobs 2]
 """
@@ -21,6 +22,8 @@ from pathlib import Path
 
 from distributed import LocalCluster
 
+from autograder.assignment import load_assignment
+from autograder.batch import prepare_warm_store
 from bench.batch_throughput import ROOT, make_course, measure
 
 
@@ -39,6 +42,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         course = Path(tmp)
         n = len(make_course(course, args.submissions))
+        os.environ["AUTOGRADER_CACHE"] = str(course / "warm-store")
+        prepare_warm_store(load_assignment())
         local, local_scores = grade(course, "local", "--jobs", str(args.jobs))
         with LocalCluster(n_workers=args.jobs, threads_per_worker=1, processes=True, dashboard_address=None,
                           silence_logs=logging.ERROR) as cluster:
