@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -256,16 +257,21 @@ def _cluster():
 @contextlib.contextmanager
 def _staged(assignment: Assignment) -> Iterator[Path]:
     """A folder to warm up in; published for later batches once this one's workers are done with it."""
-    folder = warm_store.staging(assignment)
+    try:
+        folder, keep = warm_store.staging(assignment), True
+    except OSError as exc:  # e.g. a read-only home: warm up for this batch alone
+        log.warning("the warm-up will not be kept for later batches (%s); set AUTOGRADER_CACHE to a "
+                    "writable folder to keep it", exc)
+        folder, keep = Path(tempfile.mkdtemp(prefix="autograder-warm-up-")), False
     try:
         yield folder
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    if (folder / FAILED).exists():  # the batch graded cold; the next one tries again
-        shutil.rmtree(folder, ignore_errors=True)
-    else:
+    if keep and not (folder / FAILED).exists():
         warm_store.publish(folder, assignment)
+    else:  # a failed warm-up is tried again by the next batch
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -48,7 +48,8 @@ SHELL_BUILTINS = frozenset({"exit", "quit", "display", "get_ipython", "_", "__",
 
 def _global_state() -> tuple:
     """Settings that change a forward pass's numbers or its output's kind."""
-    autocast = torch.is_autocast_enabled("cpu") if hasattr(torch, "get_autocast_dtype") else False
+    autocast = (torch.is_autocast_enabled("cpu") if hasattr(torch, "get_autocast_dtype")  # torch >= 2.4
+                else torch.is_autocast_cpu_enabled())
     impls = getattr(torch.library, "_impls", ())
     return (torch.is_grad_enabled(), torch.is_inference_mode_enabled(), autocast,
             torch._C._len_torch_function_stack(), torch._C._len_torch_dispatch_stack(),

@@ -52,7 +52,7 @@ def validate(assignment: Assignment, settings: Settings, say: Callable[[str], No
     from autograder.batch import prepare_warm_store
 
     store = prepare_warm_store(assignment, settings)
-    say(f"  stored in {store}" if store else "  failed: batches will grade each notebook cold (slower)")
+    say(f"  stored in {store}" if store else "  not stored (see above): each batch will warm up by itself")
 
     cells = nbgrader_points(source)
     for function in assignment.functions:

@@ -35,3 +35,13 @@ def test_the_key_changes_with_the_release_and_nothing_else(tmp_path, assignment)
         gpt2.write("\n# an instructor's edit\n")
     assert warm_store.key(copy) != warm_store.key(assignment)
     assert warm_store.find(copy) is None
+
+
+def test_an_unwritable_store_costs_the_reuse_not_the_batch(tmp_path, monkeypatch, assignment):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    monkeypatch.setenv("AUTOGRADER_CACHE", str(blocked))
+    with batch._staged(assignment) as folder:
+        assert folder.is_dir() and blocked not in folder.parents
+        (folder / "cache").mkdir()
+    assert not folder.exists() and warm_store.find(assignment) is None
