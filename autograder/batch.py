@@ -153,37 +153,14 @@ def grade_directory(root: Path, out: Path, assignment: Assignment, settings: Set
     resumed = len(results)
     out.mkdir(parents=True, exist_ok=True)
     url = gradebook_url or f"sqlite:///{(out / 'gradebook.db').resolve()}"
-    saved_env = os.environ.get(tensor_cache.ENV)
-    with futures.ThreadPoolExecutor(max_workers=1) as background, contextlib.ExitStack() as stack:
+    with futures.ThreadPoolExecutor(max_workers=1) as background:
         background.submit(_prepare_gradebook, assignment, url)  # creating a gradebook takes seconds
-        try:
-            if scheduler and todo:
-                graded = _cluster().grade_on_cluster(todo, assignment, settings, scheduler)
-            elif todo:
-                store = warm_store.find(assignment)
-                warmed = store or stack.enter_context(_staged(assignment))
-                os.environ[tensor_cache.ENV] = str(warmed / "tensors")  # before the workers start
-                if store:
-                    settings = replace(settings, warm_cache=str(store / "cache"))
-                pool = stack.enter_context(_pool(assignment, settings))
-                if not store:
-                    settings = warm_up(assignment, settings, warmed)  # while the workers import
-                    if settings.warm_cache is None:
-                        (warmed / FAILED).touch()
-                graded = _graded(pool, todo, assignment, settings)
-            else:
-                graded = iter(())
+        with _grading(todo, assignment, settings, scheduler) as graded:
             for result in graded:
                 save(out, result, stamps[result.student])
                 results.append(result)
                 if progress:
                     progress(result, len(results) - resumed, len(todo))
-        finally:
-            stack.close()
-            if saved_env is None:
-                os.environ.pop(tensor_cache.ENV, None)
-            else:
-                os.environ[tensor_cache.ENV] = saved_env
     results.sort(key=lambda r: r.student)
     write_atomic(out / "grades.csv", grades_csv(results))
     if feedback_dir is not None:
@@ -205,21 +182,57 @@ def prepare_warm_store(assignment: Assignment, settings: Settings = Settings()) 
 
     ``validate`` calls this, so the first batch after an instructor's pre-release check starts warm.
     """
-    store = warm_store.find(assignment)
-    if store is not None:
-        return store
-    saved_env = os.environ.get(tensor_cache.ENV)
-    try:
-        with _staged(assignment) as folder:
+    if warm_store.find(assignment) is None:
+        with _staged(assignment) as folder, _graded_inputs_in(folder):
             warmed = warm_up(assignment, replace(settings, sandbox=resolve(settings.sandbox)), folder)
             if warmed.warm_cache is None:
                 (folder / FAILED).touch()
+    return warm_store.find(assignment)
+
+
+@contextlib.contextmanager
+def _grading(todo: list[Found], assignment: Assignment, settings: Settings,
+             scheduler: str | None) -> Iterator[Iterator[SubmissionResult]]:
+    """The results of ``todo`` as they come: from a Dask cluster, or from local workers."""
+    if not todo:
+        yield iter(())
+    elif scheduler:
+        yield _cluster().grade_on_cluster(todo, assignment, settings, scheduler)
+    else:
+        with _local_workers(todo, assignment, settings) as graded:
+            yield graded
+
+
+@contextlib.contextmanager
+def _local_workers(todo: list[Found], assignment: Assignment,
+                   settings: Settings) -> Iterator[Iterator[SubmissionResult]]:
+    """Start the workers, warm up while they get ready (unless the store has it), then grade."""
+    store = warm_store.find(assignment)
+    with contextlib.ExitStack() as stack:
+        warmed = store or stack.enter_context(_staged(assignment))
+        stack.enter_context(_graded_inputs_in(warmed))  # before the workers start: they inherit it
+        if store:
+            settings = replace(settings, warm_cache=str(store / "cache"))
+        pool = stack.enter_context(_pool(assignment, settings))
+        if not store:
+            settings = warm_up(assignment, settings, warmed)
+            if settings.warm_cache is None:
+                (warmed / FAILED).touch()
+        yield _graded(pool, todo, assignment, settings)
+
+
+@contextlib.contextmanager
+def _graded_inputs_in(folder: Path) -> Iterator[None]:
+    """Point the graded-input cache at ``folder``/tensors for this process and the workers it starts."""
+    saved = os.environ.get(tensor_cache.ENV)
+    os.environ[tensor_cache.ENV] = str(folder / "tensors")
+    try:
+        yield
     finally:
-        if saved_env is None:
+        if saved is None:
             os.environ.pop(tensor_cache.ENV, None)
         else:
-            os.environ[tensor_cache.ENV] = saved_env
-    return warm_store.find(assignment)
+            os.environ[tensor_cache.ENV] = saved
 
 
 def _prepare_gradebook(assignment: Assignment, url: str) -> None:
