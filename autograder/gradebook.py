@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
+import tempfile
 import warnings
+from pathlib import Path
 from typing import Iterable
 
+import nbgrader
 from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SAWarning
 
 from autograder.assignment import Assignment
@@ -41,12 +46,42 @@ def _alembic_on_path():
         os.environ["PATH"] = saved
 
 
+def _sqlite_file(db_url: str) -> Path | None:
+    url = make_url(db_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def _blank_gradebook() -> Path:
+    """An empty gradebook made by nbgrader itself, once per machine and nbgrader version.
+
+    nbgrader stamps a new database by running ``alembic`` in a subprocess (seconds of CPU); a copy
+    of one it made is the same database, made in milliseconds.
+    """
+    from autograder import warm_store
+
+    blank = warm_store.root() / f"blank-gradebook-nbgrader-{nbgrader.__version__}.db"
+    if not blank.is_file():
+        blank.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=blank.parent, suffix=".db")
+        os.close(fd)
+        os.unlink(tmp)
+        with warnings.catch_warnings(), _alembic_on_path(), Gradebook(f"sqlite:///{tmp}"):
+            warnings.simplefilter("ignore", SAWarning)
+        os.replace(tmp, blank)
+    return blank
+
+
 def prepare(assignment: Assignment, db_url: str) -> None:
     """Create the gradebook and the assignment's cells ahead of ``record`` (a new database takes seconds).
 
     Runs beside a batch's grading; if it fails, ``record`` tries again and reports the error.
     """
     try:
+        target = _sqlite_file(db_url)
+        if target is not None and not target.exists():
+            shutil.copyfile(_blank_gradebook(), target)
         with warnings.catch_warnings(), _alembic_on_path(), Gradebook(db_url) as gradebook:
             warnings.simplefilter("ignore", SAWarning)
             _ensure_assignment(gradebook, assignment)
