@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import importlib.util
 import os
 import shutil
 import sys
@@ -34,12 +35,13 @@ def root() -> Path:
 
 
 def key(assignment: Assignment) -> str:
-    """What a warm-up is computed from: grader code, assignment files, Python and torch."""
+    """What a warm-up is computed from: grader and reference code, assignment files, Python and torch."""
     torch = importlib.metadata.version("torch")
     digest = hashlib.sha256(f"{__version__}|{sys.version}|torch {torch}|{assignment.name}".encode())
-    package = Path(__file__).resolve().parent
-    sources = [*sorted(package.rglob("*.py")), *sorted(assignment.release_dir.rglob("*")),
-               assignment.source_dir / assignment.notebook_name]
+    reference = importlib.util.find_spec("solutions")  # the reference model the graded inputs come from
+    packages = [Path(__file__).resolve().parent, *([Path(reference.origin).parent] if reference else [])]
+    sources = [*(path for package in packages for path in sorted(package.rglob("*.py"))),
+               *sorted(assignment.release_dir.rglob("*")), assignment.source_dir / assignment.notebook_name]
     for path in sources:
         if path.is_file() and "__pycache__" not in path.parts:
             digest.update(str(path.name).encode() + b"\0" + path.read_bytes())
