@@ -24,7 +24,7 @@ from typing import Iterator
 
 from distributed import Client, WorkerPlugin, as_completed, get_worker
 
-from autograder import GraderError, __version__, tensor_cache, warm
+from autograder import GraderError, tensor_cache, warm, warm_store
 from autograder.assignment import Assignment, load_assignment
 from autograder.batch import Found, crashed, grade_one, prepare_warm_store, warm_up
 from autograder.results import SubmissionResult, from_dict, to_dict
@@ -32,12 +32,6 @@ from autograder.sandbox import resolve
 from autograder.settings import Settings
 
 PLUGIN = "autograder-warm-grader"
-
-
-def release_digest(assignment: Assignment) -> str:
-    """What a worker must grade with to agree with the client: grader version and trusted notebook."""
-    notebook = (assignment.release_dir / assignment.notebook_name).read_bytes()
-    return hashlib.sha256(__version__.encode() + b"\0" + notebook).hexdigest()
 
 
 class WarmGrader(WorkerPlugin):
@@ -48,9 +42,9 @@ class WarmGrader(WorkerPlugin):
 
     def setup(self, worker) -> None:
         self.assignment = load_assignment(self.assignment_name)  # the course installed on the worker
-        if release_digest(self.assignment) != self.digest:
-            raise GraderError(f"worker {worker.address} has a different release of {self.assignment_name} or a "
-                              f"different grader version than the client; install the same kit everywhere")
+        if warm_store.grading_digest(self.assignment) != self.digest:
+            raise GraderError(f"worker {worker.address} has a different release of {self.assignment_name} or "
+                              f"different grader code than the client; install the same kit everywhere")
         self.work = Path(tempfile.mkdtemp(prefix="autograder-dask-"))
         settings = replace(self.requested, sandbox=resolve(self.requested.sandbox))
         store = prepare_warm_store(self.assignment, settings)  # this machine's, shared by its workers
@@ -85,7 +79,8 @@ def grade_on_cluster(submissions: list[Found], assignment: Assignment, settings:
     except (OSError, TimeoutError) as exc:
         raise GraderError(f"could not reach the Dask scheduler at {scheduler}: {exc}") from None
     with client:
-        client.register_plugin(WarmGrader(assignment.name, settings, release_digest(assignment)), name=PLUGIN)
+        grader = WarmGrader(assignment.name, settings, warm_store.grading_digest(assignment))
+        client.register_plugin(grader, name=PLUGIN)
         jobs = {}
         for found in submissions:
             data = found.path.read_bytes() if found.path is not None else None

@@ -34,18 +34,31 @@ def root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "llm-course-kit"
 
 
-def key(assignment: Assignment) -> str:
-    """What a warm-up is computed from: grader and reference code, assignment files, Python and torch."""
-    torch = importlib.metadata.version("torch")
-    digest = hashlib.sha256(f"{__version__}|{sys.version}|torch {torch}|{assignment.name}".encode())
+def grading_digest(assignment: Assignment) -> str:
+    """The code and files a grade depends on: the grader's and the reference model's code, and the release.
+
+    Two machines with the same digest grade a notebook alike (a Dask client checks its workers by it).
+    """
+    digest = hashlib.sha256(f"{__version__}|{assignment.name}".encode())
     reference = importlib.util.find_spec("solutions")  # the reference model the graded inputs come from
     packages = [Path(__file__).resolve().parent, *([Path(reference.origin).parent] if reference else [])]
-    sources = [*(path for package in packages for path in sorted(package.rglob("*.py"))),
-               *sorted(assignment.release_dir.rglob("*")), assignment.source_dir / assignment.notebook_name]
-    for path in sources:
+    _add_files(digest, [*(path for package in packages for path in sorted(package.rglob("*.py"))),
+                        *sorted(assignment.release_dir.rglob("*"))])
+    return digest.hexdigest()
+
+
+def key(assignment: Assignment) -> str:
+    """What a warm-up is computed from: what grades depend on, the solution notebook, Python and torch."""
+    torch = importlib.metadata.version("torch")
+    digest = hashlib.sha256(f"{grading_digest(assignment)}|{sys.version}|torch {torch}".encode())
+    _add_files(digest, [assignment.source_dir / assignment.notebook_name])
+    return f"{assignment.name}-{digest.hexdigest()[:24]}"
+
+
+def _add_files(digest, paths: list[Path]) -> None:
+    for path in paths:
         if path.is_file() and "__pycache__" not in path.parts:
             digest.update(str(path.name).encode() + b"\0" + path.read_bytes())
-    return f"{assignment.name}-{digest.hexdigest()[:24]}"
 
 
 def find(assignment: Assignment) -> Path | None:
