@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autograder import GraderError
@@ -39,6 +39,8 @@ class Assignment:
     functions: tuple[StudentFunction, ...]
     course: Path = field(default=DEFAULT_COURSE, compare=False)
     warm: str | None = None  # "module:function" computing the graded inputs once per batch
+    cell_timeout: float = 60.0  # seconds one notebook cell may take before it is skipped
+    call_timeout: float = 30.0  # seconds one call of a student function may take
 
     def warm_up(self) -> None:
         if self.warm:
@@ -82,7 +84,7 @@ def load_assignment(name: str = "tokens_and_loss", course: Path | None = None) -
     except ModuleNotFoundError:
         raise GraderError(f"no assignment called {name!r} in {ASSIGNMENTS_PACKAGE}") from None
     course = Path(course or os.environ.get("AUTOGRADER_COURSE") or DEFAULT_COURSE).resolve()
-    assignment = Assignment(module.ASSIGNMENT.name, module.ASSIGNMENT.functions, course, module.ASSIGNMENT.warm)
+    assignment = replace(module.ASSIGNMENT, course=course)
     if not (assignment.release_dir / assignment.notebook_name).is_file():
         raise GraderError(
             f"{assignment.release_dir / assignment.notebook_name} is missing: the grader needs the released "

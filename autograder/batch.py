@@ -27,7 +27,7 @@ from typing import Callable, Iterator
 from autograder import GraderError, __version__, tensor_cache, warm, warm_store
 from autograder.assignment import Assignment
 from autograder.feedback_page import write_feedback, write_nbgrader_feedback
-from autograder.results import SubmissionResult, from_dict, to_dict, unusable
+from autograder.results import SubmissionResult, from_dict, needs_review, to_dict, unusable
 from autograder.sandbox import resolve
 from autograder.settings import Settings
 from autograder.writers import grades_csv, write_atomic, write_gradescope
@@ -40,11 +40,18 @@ FAILED = "warm-up-failed"  # in a staging folder: not to be kept
 
 @dataclass(frozen=True)
 class Found:
-    """A student's submission: the file to grade, or why there is none."""
+    """A student's submission: the file to grade, or why there is none (``review``: a person must look)."""
 
     student: str
     path: Path | None
     problem: str = ""
+    review: bool = False
+
+
+def _linked(student: str, link: Path, root: Path) -> Found:
+    """A symbolic link is never followed: it could stand for any file, the instructor's among them."""
+    return Found(student, None, f"{link.relative_to(root)} is a symbolic link, not a submitted file; "
+                                "it was not followed", review=True)
 
 
 def discover(root: Path, assignment: Assignment) -> list[Found]:
@@ -53,22 +60,31 @@ def discover(root: Path, assignment: Assignment) -> list[Found]:
     for entry in sorted(root.iterdir()):
         if entry.name.startswith((".", "_")):
             continue
-        if entry.is_dir():
-            found.append(_in_student_dir(entry, assignment))
+        student = entry.stem if entry.suffix == ".ipynb" else entry.name
+        if entry.is_symlink():
+            found.append(_linked(student, entry, root))
+        elif entry.is_dir():
+            found.append(_in_student_dir(entry, assignment, root))
         elif entry.is_file() and entry.suffix != ".csv":
-            found.append(Found(entry.stem if entry.suffix == ".ipynb" else entry.name, entry))
+            found.append(Found(student, entry))
     return found
 
 
-def _in_student_dir(student_dir: Path, assignment: Assignment) -> Found:
+def _in_student_dir(student_dir: Path, assignment: Assignment, root: Path) -> Found:
     folder = student_dir / assignment.name
+    if folder.is_symlink():
+        return _linked(student_dir.name, folder, root)
     if not folder.is_dir():
         return Found(student_dir.name, None,
                      f"no {assignment.name}/ folder in {student_dir.name}/: nothing was submitted")
     expected = folder / assignment.notebook_name
+    if expected.is_symlink():
+        return _linked(student_dir.name, expected, root)
     if expected.is_file():
         return Found(student_dir.name, expected)
     notebooks = sorted(folder.glob("*.ipynb"))
+    if len(notebooks) == 1 and notebooks[0].is_symlink():
+        return _linked(student_dir.name, notebooks[0], root)
     if len(notebooks) == 1:
         return Found(student_dir.name, notebooks[0])
     if not notebooks:
@@ -84,6 +100,8 @@ def grade_one(found: Found, assignment: Assignment, settings: Settings) -> Submi
     from autograder.grading import grade_notebook
 
     if found.path is None:
+        if found.review:
+            return needs_review(assignment, found.student, found.problem)
         return unusable(assignment, found.student, found.problem)
     try:
         return grade_notebook(found.path, assignment, settings, student=found.student)

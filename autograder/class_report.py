@@ -27,12 +27,16 @@ BAR_COLOUR = "#0969da"
 
 
 def status(result: SubmissionResult) -> str:
-    """How grading went for one submission: graded, unusable, stopped (time, memory, crash) or grader error."""
+    """How grading went for one submission: graded, unusable, stopped (time, memory, crash), needs a look
+    (instructor material, a symbolic link) or grader error."""
     if result.grader_errors:
         return "grader error"
+    if result.review:
+        return "needs a look"
     if result.unusable:
         return "unusable"
-    messages = [*result.notes, *(c.message for c in result.checks if not c.passed)]
+    messages = [*(n for n in result.notes if n.startswith("The notebook stopped early")),
+                *(c.message for c in result.checks if not c.passed)]
     if any(marker in message for message in messages for marker in STOPPED):
         return "stopped"
     return "graded"

@@ -16,6 +16,7 @@ from pathlib import Path
 from autograder import GraderError
 from autograder.assignment import Assignment, load_assignment
 from autograder.results import SubmissionResult
+from autograder.sandbox import Limits
 from autograder.settings import Settings
 
 
@@ -24,11 +25,23 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--course", type=Path, default=None,
                         help="course directory with release/<assignment>/ (default: this checkout)")
     parser.add_argument("--timeout", type=float, default=Settings.notebook_timeout, metavar="S",
-                        help="seconds allowed for all of a notebook's cells (default: %(default)g)")
-    parser.add_argument("--call-timeout", type=float, default=Settings.call_timeout, metavar="S",
-                        help="seconds allowed for one call of a student function (default: %(default)g)")
+                        help="seconds allowed for all of a notebook's cells, a backstop (default: %(default)g)")
+    parser.add_argument("--cell-timeout", type=float, default=None, metavar="S",
+                        help="seconds allowed for one cell; a slower cell is skipped and the notebook runs on "
+                             "without it (default: the assignment's; 20 for tokens_and_loss)")
+    parser.add_argument("--call-timeout", type=float, default=None, metavar="S",
+                        help="seconds allowed for one call of a student function (default: the assignment's; "
+                             "10 for tokens_and_loss)")
     parser.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
                         help="auto: bubblewrap when available, else warn; bwrap: required; none: no sandbox")
+    parser.add_argument("--memory-mb", type=int, default=Limits.memory_bytes // 2**20, metavar="MB",
+                        help="memory budget of one submission, temp files included (default: %(default)s)")
+    parser.add_argument("--temp-mb", type=int, default=Limits.temp_bytes // 2**20, metavar="MB",
+                        help="size of one submission's RAM-backed temp space (default: %(default)s)")
+    parser.add_argument("--max-tasks", type=int, default=Limits.tasks, metavar="N",
+                        help="processes and threads one submission may run at once (default: %(default)s)")
+    parser.add_argument("--max-notebook-mb", type=float, default=Settings.max_notebook_bytes / 1024**2, metavar="MB",
+                        help="a larger notebook file gets 0 and a message to clear its outputs (default: %(default)g)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,8 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings(notebook_timeout=args.timeout, call_timeout=args.call_timeout, sandbox=args.sandbox,
-                    jobs=getattr(args, "jobs", 1))
+    return Settings(notebook_timeout=args.timeout, call_timeout=args.call_timeout, cell_timeout=args.cell_timeout,
+                    sandbox=args.sandbox, jobs=getattr(args, "jobs", 1),
+                    max_notebook_bytes=int(args.max_notebook_mb * 1024**2),
+                    limits=Limits(memory_bytes=args.memory_mb * 2**20, temp_bytes=args.temp_mb * 2**20,
+                                  tasks=args.max_tasks))
 
 
 @contextlib.contextmanager

@@ -105,6 +105,9 @@ def record(results: Iterable[SubmissionResult], assignment: Assignment, db_url: 
                 grade_id = assignment.function(function.name).grade_id
                 grade = gradebook.find_grade(grade_id, assignment.name, assignment.name, result.student)
                 grade.auto_score = function.score
+                grade.needs_manual_grade = bool(result.review or result.grader_errors)
+            notebook = gradebook.find_submission_notebook(assignment.name, assignment.name, result.student)
+            notebook.flagged = notebook.flagged or bool(result.review)  # formgrader's flag: a person must look
             gradebook.db.commit()
 
 

@@ -11,8 +11,9 @@ import pytest
 
 from autograder import plugin
 from autograder.assignment import Assignment
-from autograder.notebook import UnusableNotebook, load
-from autograder.results import SubmissionResult, unusable
+from autograder.notebook import UnusableNotebook, load, parse
+from autograder.provenance import instructor_material, resembles
+from autograder.results import SubmissionResult, needs_review, unusable
 from autograder.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,27 +35,51 @@ def pytest_args(notebook: Path, assignment: Assignment, settings: Settings, visi
     args = [
         str(assignment.tests_dir), "-p", "autograder.plugin",
         "--submission", str(notebook), "--assignment", assignment.name, "--course", str(assignment.course),
-        "--notebook-timeout", str(settings.notebook_timeout), "--call-timeout", str(settings.call_timeout),
-        "--sandbox", settings.sandbox,
+        "--notebook-timeout", str(settings.notebook_timeout), "--sandbox", settings.sandbox,
         # Only the grader's own settings: no project ini, no cache, no other plugins, no output.
         "-c", os.devnull, "--rootdir", str(assignment.tests_dir), "-p", "no:cacheprovider",
         "-p", "no:terminal", "-p", "no:unraisableexception", "-W", "ignore::pytest.PytestAssertRewriteWarning",
     ]
     if settings.warm_cache:
         args += ["--warm-cache", settings.warm_cache]
+    limits = settings.limits
+    args += ["--memory-mb", str(limits.memory_bytes // 2**20), "--temp-mb", str(limits.temp_bytes // 2**20),
+             "--max-tasks", str(limits.tasks)]
+    if settings.max_notebook_bytes != Settings.max_notebook_bytes:
+        args += ["--max-notebook-mb", str(settings.max_notebook_bytes / 1024**2)]
+    if settings.call_timeout:
+        args += ["--call-timeout", str(settings.call_timeout)]
+    if settings.cell_timeout:
+        args += ["--cell-timeout", str(settings.cell_timeout)]
     return args + (["-m", "visible"] if visible_only else [])
 
 
 def grade_notebook(notebook: Path, assignment: Assignment, settings: Settings = Settings(), *,
-                   student: str | None = None, visible_only: bool = False) -> SubmissionResult:
-    """Grade one notebook file. Never raises for a bad submission: the result says what is wrong."""
+                   student: str | None = None, visible_only: bool = False,
+                   instructor: bool = False) -> SubmissionResult:
+    """Grade one notebook file. Never raises for a bad submission: the result says what is wrong.
+
+    ``instructor`` is for the instructor's own solution notebook (``validate``): it may carry the
+    solutions and hidden tests that would make a student's submission need a look.
+    """
     student = student or notebook.stem
     started = time.monotonic()
     try:
-        load(notebook, assignment.release_dir / assignment.notebook_name)
+        loaded = load(notebook, assignment.release_dir / assignment.notebook_name, settings.max_notebook_bytes)
     except UnusableNotebook as exc:
         return unusable(assignment, student, str(exc), source=str(notebook),
                         execution_time=time.monotonic() - started)
+    raw = parse(loaded.file_bytes)
+    if not resembles(raw, assignment):
+        wanted = ", ".join(f.name for f in assignment.functions)
+        return unusable(assignment, student, f"{notebook.name} does not look like the {assignment.name} notebook: "
+                        f"it has none of its cells and mentions none of its functions ({wanted}). "
+                        "Check that you submitted the right file.", source=str(notebook))
+    if not instructor:
+        found = instructor_material(raw, assignment.source_dir / assignment.notebook_name)
+        if found:
+            return needs_review(assignment, student, f"it contains instructor-only material ({found})",
+                                source=str(notebook))
     capture = _Capture(student)
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the grader's pytest loads only its own plugin
     code = pytest.main(pytest_args(notebook, assignment, settings, visible_only), plugins=[capture])

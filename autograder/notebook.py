@@ -9,6 +9,7 @@ the grade. Every problem becomes an ``UnusableNotebook`` whose message tells the
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,9 +60,11 @@ def parse(data: bytes, name: str = "the notebook") -> nbformat.NotebookNode:
     if not data.strip():
         raise UnusableNotebook(f"{name} is empty (0 bytes of content). {REDOWNLOAD}")
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # Windows editors may start the file with a byte-order mark
     except UnicodeDecodeError:
         raise UnusableNotebook(f"{name} is not a notebook: it is a binary file, not JSON text. {REDOWNLOAD}") from None
+    nested = (f"{name} is not a notebook: its JSON is nested far deeper than any notebook's, so it was not read. "
+              f"{REDOWNLOAD}")
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -69,10 +72,14 @@ def parse(data: bytes, name: str = "the notebook") -> nbformat.NotebookNode:
             f"{name} is not a notebook: its JSON is broken at line {exc.lineno}, column {exc.colno} "
             f"({exc.msg}). It may have been cut short or edited by hand. {REDOWNLOAD}"
         ) from None
+    except RecursionError:
+        raise UnusableNotebook(nested) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
         raise UnusableNotebook(f"{name} is JSON but not a Jupyter notebook (it has no list of cells). {REDOWNLOAD}")
     try:
         return nbformat.reads(text, as_version=4)
+    except RecursionError:
+        raise UnusableNotebook(nested) from None
     except Exception as exc:  # nbformat raises several kinds for malformed notebooks
         raise UnusableNotebook(f"{name} is not a valid Jupyter notebook ({exc}). {REDOWNLOAD}") from None
 
@@ -119,12 +126,26 @@ def sanitize(submitted: nbformat.NotebookNode, trusted: nbformat.NotebookNode) -
     return Notebook(tuple(cells), notes)
 
 
-def load(path: Path, trusted_path: Path) -> Notebook:
-    """Read and sanitize a submitted notebook file against the trusted release copy."""
+def read_submitted(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, never through a symbolic link, and only up to ``max_bytes``."""
     try:
-        data = path.read_bytes()
+        if path.is_symlink():
+            raise UnusableNotebook(f"{path.name} is a symbolic link, not a file: only a notebook file of your own "
+                                   "is graded. Submit the .ipynb file itself.")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise UnusableNotebook(
+                f"{path.name} is {size / 1024**2:.0f} MB, over the {max_bytes / 1024**2:.0f} MB a notebook may be "
+                "(large outputs, such as images, make it big). Clear all outputs in Jupyter, save, and submit again.")
+        with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NOFOLLOW)) as handle:
+            return handle.read(max_bytes + 1)[:max_bytes]
     except OSError as exc:
         raise UnusableNotebook(f"{path.name} could not be read ({exc.strerror}).") from None
+
+
+def load(path: Path, trusted_path: Path, max_bytes: int = 100 * 1024**2) -> Notebook:
+    """Read and sanitize a submitted notebook file against the trusted release copy."""
+    data = read_submitted(path, max_bytes)
     trusted = nbformat.read(trusted_path, as_version=4)
     notebook = sanitize(parse(data, path.name), trusted)
     return Notebook(notebook.cells, notebook.notes, path.name, data)

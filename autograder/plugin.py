@@ -38,10 +38,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="course directory holding release/<assignment>/ (default: this checkout).")
     group.addoption("--notebook-timeout", type=float, default=Settings.notebook_timeout, metavar="S",
                     help=f"seconds for all of the notebook's cells (default: {Settings.notebook_timeout:g}).")
-    group.addoption("--call-timeout", type=float, default=Settings.call_timeout, metavar="S",
-                    help=f"seconds for one call of a student function (default: {Settings.call_timeout:g}).")
+    group.addoption("--call-timeout", type=float, default=None, metavar="S",
+                    help="seconds for one call of a student function (default: the assignment's).")
+    group.addoption("--cell-timeout", type=float, default=None, metavar="S",
+                    help="seconds for one notebook cell; a slower cell is skipped (default: the assignment's).")
     group.addoption("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
                     help="run student code in bubblewrap: auto (if available, else warn), bwrap (required), none.")
+    group.addoption("--memory-mb", type=int, default=Limits.memory_bytes // 2**20, metavar="MB",
+                    help="memory budget of one submission, its temp files included (default: %(default)s).")
+    group.addoption("--temp-mb", type=int, default=Limits.temp_bytes // 2**20, metavar="MB",
+                    help="size of one submission's RAM-backed /tmp (default: %(default)s).")
+    group.addoption("--max-tasks", type=int, default=Limits.tasks, metavar="N",
+                    help="processes and threads one submission may run at once (default: %(default)s).")
+    group.addoption("--max-notebook-mb", type=float, default=Settings.max_notebook_bytes / 1024**2, metavar="MB",
+                    help="a larger notebook file is not graded (default: %(default)g).")
     group.addoption("--warm-cache", metavar="DIR", default=None,
                     help="model cache prepared for a batch: fork notebooks from a warm sandbox (used by batches).")
     group.addoption("--results-json", metavar="PATH", default=None,
@@ -55,10 +65,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STARTED] = time.monotonic()
 
 
+def limits_from(config: pytest.Config) -> Limits:
+    return Limits(memory_bytes=config.getoption("memory_mb") * 2**20, temp_bytes=config.getoption("temp_mb") * 2**20,
+                  tasks=config.getoption("max_tasks"))
+
+
 def settings_from(config: pytest.Config) -> Settings:
     return Settings(notebook_timeout=config.getoption("notebook_timeout"),
-                    call_timeout=config.getoption("call_timeout"),
-                    sandbox=config.getoption("sandbox"), limits=Limits(),
+                    call_timeout=config.getoption("call_timeout"), cell_timeout=config.getoption("cell_timeout"),
+                    sandbox=config.getoption("sandbox"), limits=limits_from(config),
+                    max_notebook_bytes=int(config.getoption("max_notebook_mb") * 1024**2),
                     warm_cache=config.getoption("warm_cache"))
 
 
@@ -132,9 +148,11 @@ def session_result(config: pytest.Config, student: str) -> SubmissionResult:
     notes = []
     if opened is not None and opened._run is not None:
         notes += list(opened.notebook.notes)
-        for cell in opened._run.cells:
-            if cell.error is not None:
-                notes.append(_cell_note(opened, cell))
+        by_cell = [(cell.index, _cell_note(opened, cell)) for cell in opened._run.cells if cell.error is not None]
+        by_cell += [(index, f"{opened.notebook.describe(index)} was skipped: {why}. The notebook ran again "
+                            "without it, so only what that cell does is lost.")
+                    for index, why in opened._run.skipped.items()]
+        notes += [note for _, note in sorted(by_cell, key=lambda pair: pair[0] or 0)]
         if opened._run.stopped:
             notes.append(f"The notebook stopped early: {opened._run.stopped}.")
     if opened is not None:

@@ -46,6 +46,9 @@ def batch_summary(results: list[SubmissionResult], seconds: float, resumed: int 
         lines.append("Not a usable notebook: " + ", ".join(unusable))
     if stopped:
         lines.append("Stopped early (time, exit or memory): " + ", ".join(stopped))
+    review = [r.student for r in results if r.review]
+    if review:
+        lines.append("NEEDS A LOOK (0 until you decide; see grades.csv): " + ", ".join(review))
     flagged = [r.student for r in results if r.grader_errors]
     if flagged:
         lines.append("GRADER ERRORS, grade these by hand: " + ", ".join(flagged))

@@ -61,6 +61,7 @@ class SubmissionResult:
     sandboxed: bool = False
     unusable: bool = False  # the file could not be graded at all (not a notebook, nothing submitted)
     grader_errors: tuple[str, ...] = field(default=())  # for the instructor: a check that crashed
+    review: str = ""  # for the instructor: why a person must look before this submission earns anything
 
     @property
     def score(self) -> float:
@@ -92,6 +93,14 @@ def unusable(assignment: Assignment, student: str, message: str, **fields) -> Su
         for f in assignment.functions
     )
     return SubmissionResult(student, assignment.name, functions, notes=(message,), unusable=True, **fields)
+
+
+def needs_review(assignment: Assignment, student: str, why: str, **fields) -> SubmissionResult:
+    """A submission that earns nothing automatically until a person has looked at it (``why``)."""
+    message = (f"This submission was not graded automatically: {why}. It scores 0 until your instructor has "
+               "looked at it.")
+    result = unusable(assignment, student, message, **fields)
+    return SubmissionResult(**{**result.__dict__, "unusable": False, "review": why})
 
 
 def to_dict(result: SubmissionResult) -> dict:

@@ -27,6 +27,7 @@ CELL_FILE = re.compile(r"<ipython-input-(\d+)-[0-9a-f]+>")
 class Runner:
     def __init__(self, fd_in: int, fd_out: int):
         self.fd_in, self.fd_out = fd_in, fd_out
+        self.pid = os.getpid()
         self.cell_of_count: dict[int, int] = {}
         self.shell = None
 
@@ -59,6 +60,7 @@ class Runner:
             self.send({"event": "cell", "index": cell["index"], "status": "running"})
             self.cell_of_count[self.shell.execution_count] = cell["index"]
             result = self.shell.run_cell(cell["source"], store_history=True)
+            self.leave_if_forked()
             sys.stdout.flush()
             sys.stderr.flush()
             exc = result.error_before_exec or result.error_in_exec
@@ -68,6 +70,11 @@ class Runner:
                 self.send({"event": "cell", "index": cell["index"], "status": "error", "error": self.describe(exc)})
         self.send({"event": "ready", "functions": {name: self.inspect(name) for name in functions},
                    "defined": self.defined_functions()})
+
+    def leave_if_forked(self) -> None:
+        """A process the student's code forked, back in the runner: it must not speak for the notebook."""
+        if os.getpid() != self.pid:
+            os._exit(0)
 
     def cell_and_line(self, filename: str, lineno: int):
         match = CELL_FILE.fullmatch(filename or "")
@@ -158,6 +165,7 @@ class Runner:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             reply = {"ok": False, "error": self.describe(exc)}
+        self.leave_if_forked()
         sys.stdout.flush()
         sys.stderr.flush()
         return {"event": "result", **reply, "ops": sorted(recorder.ops)}, out

@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from autograder.sandbox import Limits
+
+if TYPE_CHECKING:
+    from autograder.assignment import Assignment
 
 
 @dataclass(frozen=True)
 class Settings:
     """How to grade.
 
-    The defaults fit ``tokens_and_loss``: its notebook builds a 124M-parameter model and generates
-    ten tokens (a few seconds), and each graded call takes milliseconds when it is correct.
+    The time limits left at None come from the assignment (``fitted``): what fits a notebook that
+    builds a 124M-parameter model is not what fits one that trains a model.
     """
 
-    notebook_timeout: float = 300.0  # seconds for all of a notebook's cells
-    call_timeout: float = 30.0  # seconds for one call of a student function
+    notebook_timeout: float = 300.0  # seconds for all of a notebook's cells, restarts included: a backstop
+    call_timeout: float | None = None  # seconds for one call of a student function
+    cell_timeout: float | None = None  # seconds for one cell; a cell past it is skipped, not fatal
     sandbox: str = "auto"  # "auto": bwrap if it works here, else a warning; "bwrap": required; "none"
     limits: Limits = field(default_factory=Limits)
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     warm_cache: str | None = None  # a batch's prepared model cache: fork notebooks from a warm zygote
+    max_notebook_bytes: int = 100 * 1024**2  # a larger file is not graded (notebooks with plots are tens of MB)
+
+    def fitted(self, assignment: Assignment) -> Settings:
+        """These settings with the assignment's time limits wherever none was given."""
+        return replace(self, call_timeout=self.call_timeout or assignment.call_timeout,
+                       cell_timeout=self.cell_timeout or assignment.cell_timeout)

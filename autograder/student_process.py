@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import os
 import select
-import shutil
 import signal
-import subprocess
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,9 +20,10 @@ from typing import Any
 
 from autograder import wire
 from autograder.notebook import Cell
-from autograder.sandbox import Limits, Mount, Sandbox, apply_limits
+from autograder.sandbox import Limits
+from autograder.settings import Settings
+from autograder.warm import WarmSandbox
 
-RUNNER_FILES = ("runner.py", "wire.py", "model_cache.py", "forward_memo.py", "zygote.py")
 OUTPUT_LIMIT = 64 * 1024
 
 
@@ -92,6 +90,9 @@ class NotebookRun:
     defined: dict[str, int] = field(default_factory=dict)  # every function the notebook defined -> its cell
     stopped: str | None = None  # why the run ended early, if it did
     stopped_in: int | None = None  # the cell that was running then
+    cell_to_blame: bool = False  # that cell hit its own time limit or ended the process: run again without it
+    out_of_time: bool = False  # the run used up all the time it was given
+    skipped: dict[int, str] = field(default_factory=dict)  # cells left out of this run -> why
 
 
 @dataclass(frozen=True)
@@ -147,69 +148,22 @@ def _function_info(data: Any) -> FunctionInfo:
 # ------------------------------------------------------------------ the process
 
 
-def stage_runner(directory: Path) -> Path:
-    """Copy the files that run on the student side (and nothing else of the grader) into ``directory``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for name in RUNNER_FILES:
-        shutil.copy(Path(__file__).with_name(name), directory / name)
-    return directory
-
-
-class ColdChild:
-    """A fresh sandbox and interpreter for one submission: what `grade NOTEBOOK` and `check` use."""
-
-    def __init__(self, support_dir: Path, limits: Limits, mode: str):
-        self.tmp = Path(tempfile.mkdtemp(prefix="autograder-"))
-        home = self.tmp / "home"
-        shutil.copytree(support_dir, home, ignore=shutil.ignore_patterns("*.ipynb", "__pycache__", ".*"))
-        sandbox = Sandbox(mode)
-        self.sandboxed = sandbox.sandboxed
-        home_mount = Mount(home, "/home/student", writable=True)
-        runner_mount = Mount(stage_runner(self.tmp / "runner"), "/opt/grader")
-        to_child_r, self.to_child = os.pipe()
-        self.from_child, from_child_w = os.pipe()
-        env = {"HOME": sandbox.path(home_mount), "TIKTOKEN_CACHE_DIR": sandbox.path(home_mount, "tiktoken_cache"),
-               "TMPDIR": "/tmp" if sandbox.sandboxed else str(self.tmp)}
-        argv, popen_env = sandbox.command(
-            [home_mount, runner_mount], [sandbox.path(runner_mount, "runner.py"), str(to_child_r), str(from_child_w)],
-            env, cwd=sandbox.path(home_mount))
-        self.proc = subprocess.Popen(
-            argv, cwd=home, env=popen_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, pass_fds=(to_child_r, from_child_w), start_new_session=True,
-            preexec_fn=lambda: apply_limits(limits))
-        os.close(to_child_r)
-        os.close(from_child_w)
-        self.output = self.proc.stdout
-
-    def finish(self, grace: float = 0.0) -> int | None:
-        """End the process group (after ``grace`` seconds to exit by itself); its exit status."""
-        try:
-            self.proc.wait(timeout=grace or None) if grace else None
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        code = self.proc.wait()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        return code
-
-
 class StudentProcess:
     """One student notebook running in its own process. Use as a context manager.
 
-    With ``warm`` (a batch's WarmSandbox) the process is forked from a warm zygote; otherwise it
-    is a fresh sandbox (ColdChild). The conversation is the same either way.
+    The process is forked by a zygote in the sandbox: ``warm``, a batch's or a Submission's
+    WarmSandbox, or else one of its own that ends with it.
     """
 
     def __init__(self, support_dir: Path, limits: Limits = Limits(), sandbox: str = "auto", warm=None):
-        self.support_dir, self.limits, self.sandbox, self.warm = support_dir, limits, sandbox, warm
+        self.own = None if warm is not None else WarmSandbox(support_dir, Settings(sandbox=sandbox, limits=limits))
+        self.warm = warm or self.own
         self.child = None
         self.output = bytearray()
         self.output_dropped = 0
         self.sandboxed = False
         self.status: int | None = None
+        self.exceeded: str | None = None  # the limit that ended the process, if one did
 
     @property
     def alive(self) -> bool:
@@ -223,7 +177,7 @@ class StudentProcess:
         self.close()
 
     def start(self) -> None:
-        self.child = self.warm.spawn() if self.warm else ColdChild(self.support_dir, self.limits, self.sandbox)
+        self.child = self.warm.spawn()
         self.to_child, self.from_child = self.child.to_child, self.child.from_child
         self.sandboxed = self.child.sandboxed
         self.drain = threading.Thread(target=self._drain_output, args=(self.child.output,), daemon=True)
@@ -243,9 +197,14 @@ class StudentProcess:
     def close(self, grace: float = 0.0) -> int | None:
         """End the student's process and everything it started; returns its exit status if known."""
         if self.child is None:
+            if self.own is not None:
+                self.own.close()
             return self.status
         child, self.child = self.child, None
         self.status = child.finish(grace)
+        self.exceeded = child.exceeded()
+        if self.own is not None:
+            self.own.close()
         for fd in (self.to_child, self.from_child):
             try:
                 os.close(fd)
@@ -287,6 +246,8 @@ class StudentProcess:
 
     def _ended_reason(self) -> str:
         code = self.close(grace=2.0)
+        if self.exceeded:
+            return f"the notebook's process was stopped: {self.exceeded}"
         if code is None:
             return "the notebook's process stopped answering"
         if code < 0:
@@ -300,22 +261,25 @@ class StudentProcess:
     # -------------------------------------------------------------- operations
 
     def run_notebook(self, cells: tuple[Cell, ...], functions: tuple[str, ...], timeout: float,
-                     own_file: tuple[str, bytes] | None = None) -> NotebookRun:
+                     own_file: tuple[str, bytes] | None = None, cell_timeout: float | None = None) -> NotebookRun:
         """Run every cell; an error in one cell is recorded and the next cell runs anyway.
 
-        ``own_file`` (name, bytes) is the submitted notebook, written beside the cells' working
-        directory first, so code that opens its own notebook finds it, as in Jupyter.
+        ``timeout`` bounds all the cells, ``cell_timeout`` each one. A cell that passes its own
+        limit, or ends the process, stops the run with ``cell_to_blame`` set, so the caller can run
+        the notebook again without it. ``own_file`` (name, bytes) is the submitted notebook, written
+        beside the cells' working directory first, so code that opens its own notebook finds it.
         """
-        deadline = time.monotonic() + timeout
+        notebook_deadline = time.monotonic() + timeout
+        deadline = notebook_deadline
         request = {"op": "run", "cells": [{"index": c.index, "source": c.source} for c in cells],
                    "functions": list(functions)}
         blob = b""
         if own_file is not None:
             request["file"] = {"name": os.path.basename(own_file[0]), "nbytes": len(own_file[1])}
             blob = own_file[1]
-        self._send(request, blob)
         results, running = [], None
         try:
+            self._send(request, blob)
             while True:
                 message, _ = self._receive(deadline)
                 event = message.get("event")
@@ -323,10 +287,12 @@ class StudentProcess:
                     index = _opt_int(message.get("index"))
                     if message.get("status") == "running":
                         running = index
+                        if cell_timeout:
+                            deadline = min(notebook_deadline, time.monotonic() + cell_timeout)
                     else:
                         error = message.get("error")
                         results.append(CellResult(index, _error(error) if error is not None else None))
-                        running = None
+                        running, deadline = None, notebook_deadline
                 elif event == "ready":
                     functions_data = message.get("functions")
                     defined = message.get("defined")
@@ -340,8 +306,15 @@ class StudentProcess:
                 else:
                     raise wire.WireError(f"unexpected event {event!r}")
         except StudentProcessEnded as ended:
-            reason = (f"the notebook did not finish within {timeout:g} s" if ended.timed_out else ended.reason)
-            return NotebookRun(tuple(results), {}, {}, stopped=reason, stopped_in=running)
+            if not ended.timed_out:
+                reason = ended.reason
+            elif deadline < notebook_deadline:
+                reason = f"it did not finish within its {cell_timeout:g} s"
+            else:
+                reason = f"the notebook did not finish within {timeout:g} s"
+            own_limit = running is not None and (not ended.timed_out or deadline < notebook_deadline)
+            return NotebookRun(tuple(results), {}, {}, stopped=reason, stopped_in=running, cell_to_blame=own_limit,
+                               out_of_time=ended.timed_out and not own_limit)
         except (wire.WireError, KeyError, TypeError) as exc:
             self.close()
             return NotebookRun(tuple(results), {}, {}, stopped=f"the notebook's process broke protocol ({exc})")

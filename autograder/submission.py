@@ -5,11 +5,17 @@ It turns everything that can go wrong on the student's side into a ``StudentCode
 message says what to fix: a missing or misnamed function, a wrong signature, an exception (with
 its cell and line), a time limit. A function whose call hung or killed the process is not called
 again; its remaining checks fail at once, and the process is restarted for the other functions.
+
+A cell that hangs or ends the process costs only itself: the notebook runs again from the top
+without it (a fork of the warm zygote, so the replay costs the earlier cells' time, not a new
+interpreter), and every later restart leaves it out too.
 """
 
 from __future__ import annotations
 
 import difflib
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +58,13 @@ class Submission:
     """One notebook under grading. Close it (or use it as a context manager) to end its process."""
 
     def __init__(self, notebook: Notebook, assignment: Assignment, settings: Settings = Settings()):
-        self.notebook, self.assignment, self.settings = notebook, assignment, settings
+        self.notebook, self.assignment, self.settings = notebook, assignment, settings.fitted(assignment)
         self.process: StudentProcess | None = None
         self._run: NotebookRun | None = None
+        self._sandbox = None  # the zygote this submission forks from
+        self._own_sandbox = False
         self.broken: dict[str, str] = {}  # function -> why it is not called again
+        self.skipped: dict[int, str] = {}  # cell -> why it is left out of every run
         self.restarts = 0
         self.sandboxed = False
 
@@ -65,10 +74,16 @@ class Submission:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def close(self) -> None:
+    def _end_process(self) -> None:
         if self.process is not None:
             self.process.close()
             self.process = None
+
+    def close(self) -> None:
+        self._end_process()
+        if self._own_sandbox and self._sandbox is not None:
+            self._sandbox.close()
+        self._sandbox = None
 
     @property
     def run(self) -> NotebookRun:
@@ -78,23 +93,44 @@ class Submission:
             self._start()
         return self._run
 
-    def _start(self) -> None:
-        self.close()
-        warm = None
-        if self.settings.warm_cache:
-            from autograder.warm import shared_sandbox
+    def _zygote(self):
+        """The batch's warm sandbox, or one of this submission's own that outlives its restarts."""
+        from autograder.warm import WarmSandbox, shared_sandbox
 
-            warm = shared_sandbox(self.assignment, self.settings)
-        self.process = StudentProcess(self.assignment.release_dir, self.settings.limits, self.settings.sandbox, warm)
-        self.process.start()
-        self.sandboxed = self.process.sandboxed
-        names = tuple(f.name for f in self.assignment.functions)
+        if self._sandbox is None:
+            if self.settings.warm_cache:
+                self._sandbox = shared_sandbox(self.assignment, self.settings)
+            else:
+                self._sandbox, self._own_sandbox = WarmSandbox(self.assignment.release_dir, self.settings), True
+        return self._sandbox
+
+    def _start(self) -> None:
+        """Run the notebook, leaving out every cell that hung or ended the process, until it runs through.
+
+        The notebook limit bounds all the attempts together; it is the backstop, not the cost of a hang.
+        """
+        self._end_process()
         if self._run is not None:
             self.restarts += 1
+        names = tuple(f.name for f in self.assignment.functions)
         own_file = (self.notebook.file_name, self.notebook.file_bytes) if self.notebook.file_name else None
-        self._run = self.process.run_notebook(self.notebook.cells, names, self.settings.notebook_timeout, own_file)
-        if self._run.stopped:
-            self.close()
+        deadline = time.monotonic() + self.settings.notebook_timeout
+        while True:
+            self.process = StudentProcess(self.assignment.release_dir, warm=self._zygote())
+            self.process.start()
+            self.sandboxed = self.process.sandboxed
+            cells = tuple(c for c in self.notebook.cells if c.index not in self.skipped)
+            left = max(deadline - time.monotonic(), 0.0)
+            run = self.process.run_notebook(cells, names, left, own_file, self.settings.cell_timeout)
+            if not (run.stopped and run.cell_to_blame and time.monotonic() < deadline):
+                break
+            self.skipped[run.stopped_in] = run.stopped
+            self._end_process()
+        if run.out_of_time:  # say the notebook's limit, not what was left of it for the last attempt
+            run = replace(run, stopped=f"the notebook did not finish within {self.settings.notebook_timeout:g} s")
+        self._run = replace(run, skipped=dict(self.skipped))
+        if run.stopped:
+            self._end_process()
 
     # -------------------------------------------------------------- checks of the contract
 
@@ -118,6 +154,15 @@ class Submission:
 
     def _missing_message(self, name: str, run: NotebookRun) -> str:
         message = f"`{name}` is not defined."
+        for index, why in run.skipped.items():
+            cell_source = next((c for c in self.notebook.cells if c.index == index), None)
+            if cell_source is not None and f"def {name}" in cell_source.source:
+                return (f"{message} {self.notebook.describe(index)} was skipped ({why}), so `{name}` was "
+                        "never defined. Make that cell finish quickly.")
+        if not any(info.defined for info in run.functions.values()):
+            wanted = ", ".join(f"`{f.name}`" for f in self.assignment.functions)
+            return (f"{message} This file defines none of the assignment's functions ({wanted}): it does not "
+                    f"look like the {self.assignment.name} notebook. Check that you submitted the right file.")
         for cell in run.cells:
             cell_source = next((c for c in self.notebook.cells if c.index == cell.index), None)
             if cell.error and cell_source is not None and f"def {name}" in cell_source.source:
@@ -160,7 +205,7 @@ class Submission:
             else:
                 reason = f"{call} ended the notebook's process: {ended.reason}"
             self.broken[name] = f"Not run again: an earlier call failed. {reason}."
-            self.close()
+            self._end_process()
             raise StudentCodeFailed(reason + ".") from None
         if reply.error is not None:
             advice = f" {reply.error.advice}" if reply.error.advice else ""
@@ -181,4 +226,5 @@ def open_submission(path: Path, assignment: Assignment, settings: Settings = Set
     """A Submission for a notebook file; raises UnusableNotebook for files that are not notebooks."""
     from autograder.notebook import load
 
-    return Submission(load(path, assignment.release_dir / assignment.notebook_name), assignment, settings)
+    notebook = load(path, assignment.release_dir / assignment.notebook_name, settings.max_notebook_bytes)
+    return Submission(notebook, assignment, settings)

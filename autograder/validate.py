@@ -27,12 +27,15 @@ def nbgrader_points(notebook_path) -> dict[str, float]:
 
 def validate(assignment: Assignment, settings: Settings, say: Callable[[str], None] = print) -> list[str]:
     """Every problem found, as a sentence for the instructor; an empty list means ready to release."""
+    from autograder.confinement import mechanism
+
     problems = []
+    say(f"Limits: {mechanism()}")
     source = assignment.source_dir / assignment.notebook_name
     release = assignment.release_dir / assignment.notebook_name
 
     say(f"Grading the solution ({source}) ...")
-    solved = grade_notebook(source, assignment, settings, student="solution")
+    solved = grade_notebook(source, assignment, settings, student="solution", instructor=True)
     say(f"  {solved.score:g}/{solved.max_score:g}")
     if solved.score != solved.max_score:
         failing = [f"{f.name} ({f.failures[0].message})" for f in solved.functions if not f.passed]

@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 from pathlib import Path
@@ -25,13 +26,23 @@ import nbformat
 
 from autograder import GraderError
 from autograder.assignment import Assignment
+from autograder.confinement import Confined
 from autograder.notebook import is_test_cell
 from autograder.sandbox import Mount, Sandbox
 from autograder.settings import Settings
-from autograder.student_process import stage_runner
 
 RELEASE, CACHE, GRADER = "/opt/release", "/opt/cache", "/opt/grader"
 END_TIMEOUT = 15.0
+# The files that run on the student side, beside student code: they import nothing of the grader.
+RUNNER_FILES = ("runner.py", "wire.py", "model_cache.py", "forward_memo.py", "zygote.py")
+
+
+def stage_runner(directory: Path) -> Path:
+    """Copy the files that run on the student side (and nothing else of the grader) into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in RUNNER_FILES:
+        shutil.copy(Path(__file__).with_name(name), directory / name)
+    return directory
 
 
 def trusted_setup_cells(assignment: Assignment) -> list[str]:
@@ -83,62 +94,93 @@ def prepare(assignment: Assignment, settings: Settings, directory: Path) -> Path
 class WarmChild:
     """One submission's process, forked by the zygote; the handle StudentProcess talks through."""
 
-    def __init__(self, sandbox: WarmSandbox, to_child: int, from_child: int, output: int):
-        self.sandbox, self.to_child, self.from_child = sandbox, to_child, from_child
+    def __init__(self, sandbox: WarmSandbox, confined: Confined, to_child: int, from_child: int, output: int):
+        self.sandbox, self.confined = sandbox, confined
+        self.to_child, self.from_child = to_child, from_child
         self.output = os.fdopen(output, "rb")
         self.sandboxed = sandbox.sandboxed
 
+    def exceeded(self) -> str | None:
+        """The limit that ended this submission's process, in words, if one did."""
+        return self.confined.exceeded()
+
     def finish(self, grace: float = 0.0) -> int | None:
-        return self.sandbox.end(grace)
+        try:
+            return self.sandbox.end(grace)
+        finally:
+            self.confined.kill()
+            self.confined.release()
+
+
+def _credentials_of(ancillary: list) -> int | None:
+    """The sender's pid, as the kernel reports it in this process's PID namespace (SCM_CREDENTIALS)."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS and len(data) >= 12:
+            return struct.unpack("3i", data[:12])[0]
+    return None
 
 
 class WarmSandbox:
-    """A zygote in its own sandbox, forking one child per submission."""
+    """A zygote in its own sandbox, forking one child per submission.
 
-    def __init__(self, assignment: Assignment, settings: Settings):
-        self.assignment, self.settings = assignment, settings
+    With ``settings.warm_cache`` it maps a batch's recordings; without, it is the same zygote
+    without them, which ``grade NOTEBOOK`` and ``check`` use for their one notebook (a restart
+    after a hang is then a fork, not a new interpreter).
+    """
+
+    def __init__(self, release_dir: Path, settings: Settings):
+        self.release_dir, self.settings = release_dir, settings
         self.proc: subprocess.Popen | None = None
+        self.zygote_pid: int | None = None
 
     def start(self) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="autograder-warm-"))
         sandbox = Sandbox(self.settings.sandbox)
         self.sandboxed = sandbox.sandboxed
         runner = Mount(stage_runner(self.tmp / "runner"), GRADER)
-        release = Mount(self.assignment.release_dir, RELEASE)
-        cache = Mount(Path(self.settings.warm_cache), CACHE)
+        release = Mount(self.release_dir, RELEASE)
+        mounts = [runner, release]
+        cache = "-"
+        if self.settings.warm_cache:
+            mounts.append(Mount(Path(self.settings.warm_cache), CACHE))
+            cache = sandbox.path(mounts[-1])
         scratch = "/tmp" if sandbox.sandboxed else str(self.tmp / "scratch")
         Path(self.tmp / "scratch").mkdir()
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.control.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         limits = self.settings.limits
         argv, env = sandbox.command(
-            [runner, release, cache],
-            [sandbox.path(runner, "zygote.py"), str(theirs.fileno()), sandbox.path(release), sandbox.path(cache),
-             scratch, str(limits.memory_bytes), str(limits.file_bytes), "sweep" if sandbox.sandboxed else "no-sweep"],
+            mounts,
+            [sandbox.path(runner, "zygote.py"), str(theirs.fileno()), sandbox.path(release), cache,
+             scratch, str(limits.memory_bytes), str(limits.file_bytes), str(limits.tasks),
+             "sweep" if sandbox.sandboxed else "no-sweep"],
             {"HOME": scratch, "TIKTOKEN_CACHE_DIR": sandbox.path(release, "tiktoken_cache"), "TMPDIR": scratch},
-            cwd=scratch)
+            cwd=scratch, limits=limits)
         self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),),
                                      start_new_session=True, cwd=self.tmp)
         theirs.close()
-        self._expect("ready", timeout=self.settings.notebook_timeout)
+        self.zygote_pid = self._expect("ready", timeout=self.settings.notebook_timeout)[1]
 
-    def _expect(self, event: str, timeout: float) -> dict:
+    def _expect(self, event: str, timeout: float) -> tuple[dict, int | None]:
+        """The next message, which must be ``event``, and the pid of the process that sent it."""
         self.control.settimeout(timeout)
         try:
-            data = self.control.recv(65536)
+            data, ancillary, _, _ = self.control.recvmsg(65536, socket.CMSG_SPACE(12))
         except (TimeoutError, OSError):
-            data = b""
+            data, ancillary = b"", []
         message = json.loads(data) if data else {}
         if message.get("event") != event:
             self.close()
-            raise GraderError(f"the warm sandbox did not answer {event!r}")
-        return message
+            detail = f": {message['error']}" if message.get("error") else ""
+            raise GraderError(f"the warm sandbox did not answer {event!r}{detail}")
+        return message, _credentials_of(ancillary)
 
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
     def spawn(self) -> WarmChild:
-        """Fork a child for one submission; its channel and output come back as pipes."""
+        """Fork a child for one submission, under the limits; its channel and output come back as pipes."""
         if not self.alive:
             self.close()
             self.start()
@@ -148,17 +190,23 @@ class WarmSandbox:
         theirs = [to_child_r, from_child_w, output_w]
         try:
             socket.send_fds(self.control, [json.dumps({"op": "fork"}).encode()], theirs)
-            self._expect("forked", timeout=30)
+            child = self._expect("forked", timeout=30)[1]
+        except BaseException:
+            for fd in (to_child_w, from_child_r, output_r):
+                os.close(fd)
+            raise
         finally:
             for fd in theirs:
                 os.close(fd)
-        return WarmChild(self, to_child_w, from_child_r, output_r)
+        # The child waits for its first request, so it is under the limits before any student code runs.
+        confined = Confined(child, self.zygote_pid if self.sandboxed else None, self.settings.limits)
+        return WarmChild(self, confined, to_child_w, from_child_r, output_r)
 
     def end(self, grace: float = 0.0) -> int | None:
         """End the current child; its exit status, or None if the zygote itself had to be killed."""
         try:
             self.control.send(json.dumps({"op": "end", "grace": grace}).encode())
-            return self._expect("ended", timeout=END_TIMEOUT + grace).get("status")
+            return self._expect("ended", timeout=END_TIMEOUT + grace)[0].get("status")
         except (OSError, GraderError):
             self.close()
             return None
@@ -182,7 +230,7 @@ def shared_sandbox(assignment: Assignment, settings: Settings) -> WarmSandbox:
     """This process's WarmSandbox for the batch (a worker grades one submission at a time)."""
     key = (assignment.name, settings.warm_cache, settings.sandbox, settings.limits)
     if key not in _SHARED:
-        _SHARED[key] = WarmSandbox(assignment, settings)
+        _SHARED[key] = WarmSandbox(assignment.release_dir, settings)
     return _SHARED[key]
 
 

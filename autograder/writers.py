@@ -83,6 +83,8 @@ def grades_csv(results: list[SubmissionResult]) -> str:
     writer.writerow(["student", "score", "max_score", *functions, "note"])
     for result in sorted(results, key=lambda r: r.student):
         note = result.notes[0] if result.notes and result.score == 0 else ""
+        if result.review:
+            note = "NEEDS A LOOK: " + result.review
         if result.grader_errors:
             note = "GRADER ERROR, check by hand: " + result.grader_errors[0]
         writer.writerow([result.student, f"{result.score:g}", f"{result.max_score:g}",

@@ -11,7 +11,7 @@ wipes the child's files, so nothing carries over to the next student.
 
 Like the runner, this file is copied into the sandbox and imports nothing from the grader.
 
-    python zygote.py CONTROL_FD RELEASE_DIR CACHE_DIR SCRATCH_DIR MEMORY_BYTES FILE_BYTES SWEEP
+    python zygote.py CONTROL_FD RELEASE_DIR CACHE_DIR SCRATCH_DIR MEMORY_BYTES FILE_BYTES TASKS SWEEP
     python zygote.py --record CACHE_DIR RELEASE_DIR < cells.json   (trusted cells only)
 """
 
@@ -80,9 +80,9 @@ def record(cache: Path, release: Path) -> None:
 
 class Zygote:
     def __init__(self, control: socket.socket, release: Path, scratch: Path, memory: int, file_size: int,
-                 sweep: bool):
+                 tasks: int, sweep: bool):
         self.control, self.release, self.scratch = control, release, scratch
-        self.memory, self.file_size, self.sweep = memory, file_size, sweep
+        self.memory, self.file_size, self.tasks, self.sweep = memory, file_size, tasks, sweep
         self.child: int | None = None
         self.workdir: Path | None = None
         self.count = 0
@@ -104,6 +104,8 @@ class Zygote:
                 self.send({"event": "ended", "status": self.end(grace=message.get("grace", 0.0))})
 
     def fork(self, fds: list) -> None:
+        """Fork a child for one submission. The child itself says "forked", so that the grader learns
+        its pid from the kernel (SO_PASSCRED) and can put it under the limits before it runs anything."""
         self.count += 1
         self.workdir = self.scratch / f"submission-{self.count}"
         self.workdir.mkdir(parents=True)
@@ -111,13 +113,16 @@ class Zygote:
             if entry.suffix != ".ipynb" and not entry.name.startswith((".", "__")):
                 (self.workdir / entry.name).symlink_to(entry)
         baseline = _virtual_size()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            pid = None
+            self.send({"event": "fork-failed", "error": str(exc)})
         if pid == 0:
-            self.become_child(fds, baseline)
+            self.become_child(fds, baseline)  # never returns
         for fd in fds:
             os.close(fd)
         self.child = pid
-        self.send({"event": "forked"})
 
     def become_child(self, fds: list, baseline: int) -> None:
         try:
@@ -127,10 +132,15 @@ class Zygote:
             os.dup2(output, 1)
             os.dup2(output, 2)
             os.close(output)
-            self.control.close()
+            # A backstop beside the grader's own limits: an allocation past the budget raises
+            # MemoryError in the cell; a non-root grader's kernel also counts the tasks here.
             limit = baseline + self.memory
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
             resource.setrlimit(resource.RLIMIT_FSIZE, (self.file_size, self.file_size))
+            if self.sweep:  # in the sandbox's own user namespace, the count is the sandbox's alone
+                resource.setrlimit(resource.RLIMIT_NPROC, (self.tasks + 8, self.tasks + 8))
+            self.send({"event": "forked"})
+            self.control.close()
             os.chdir(self.workdir)
             os.environ["HOME"] = os.environ["TMPDIR"] = str(self.workdir)
             sys.path[0] = ""
@@ -205,11 +215,11 @@ def main() -> None:
     if sys.argv[1] == "--record":
         record(Path(sys.argv[2]), Path(sys.argv[3]))
         return
-    control_fd, release, cache, scratch, memory, file_size, sweep = sys.argv[1:8]
+    control_fd, release, cache, scratch, memory, file_size, tasks, sweep = sys.argv[1:9]
     release, cache = Path(release), Path(cache) if cache != "-" else None
     warm_up(release, cache)
     control = socket.socket(fileno=int(control_fd))
-    Zygote(control, release, Path(scratch), int(memory), int(file_size), sweep == "sweep").serve()
+    Zygote(control, release, Path(scratch), int(memory), int(file_size), int(tasks), sweep == "sweep").serve()
 
 
 if __name__ == "__main__":

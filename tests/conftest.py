@@ -34,6 +34,9 @@ UNUSABLE = {
     "binary": (bytes(range(256)) * 8, "binary file"),
     "corrupt_json": (b'{"cells": [{"cell_type": "code", "sour', "JSON is broken at line 1"),
     "not_a_notebook": (b'{"hello": "world"}', "not a Jupyter notebook"),
+    "nested_too_deeply": (b'{"cells": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested far deeper"),
+    "another_courses_notebook": (nbformat.writes(corpus.not_this_notebook()).encode(),
+                                 "does not look like the tokens_and_loss notebook"),
 }
 
 
@@ -65,6 +68,9 @@ def write_corpus(directory: Path) -> None:
         corpus.write(notebook, directory / f"{name}.ipynb")
     for name, (data, _) in UNUSABLE.items():
         (directory / f"{name}.ipynb").write_bytes(data)
+    for name, make in corpus.AS_SAVED.items():
+        corpus.write(make(), directory / f"{name}.ipynb")
+    (directory / "byte_order_mark.ipynb").write_bytes(b"\xef\xbb\xbf" + nbformat.writes(corpus.with_answers()).encode())
 
 
 @pytest.fixture(scope="session")

@@ -183,6 +183,60 @@ def with_answers(**changes: str | None) -> nbformat.NotebookNode:
     return build({**SEED, **changes})
 
 
+def _executed(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """As a front end saves a notebook it ran: execution counts, a printed output, a cell id on every cell."""
+    count = 0
+    for position, cell in enumerate(notebook.cells):
+        cell["id"] = f"{position:08x}-cell"
+        if cell.cell_type == "code":
+            count += 1
+            cell.execution_count = count
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"output {count}\n")]
+    return notebook
+
+
+def colab() -> nbformat.NotebookNode:
+    """Saved by Google Colab: its metadata, a pip cell and a shell escape, outputs kept."""
+    notebook = _executed(build(SEED, {3: "!pip install -q tiktoken\n%matplotlib inline\n!ls"}))
+    notebook.metadata = {"colab": {"provenance": [], "toc_visible": True}, "accelerator": "GPU",
+                         "kernelspec": {"name": "python3", "display_name": "Python 3"},
+                         "language_info": {"name": "python"}}
+    for cell in notebook.cells:
+        cell.metadata = {**cell.metadata, "colab": {"base_uri": "https://localhost:8080/"}, "outputId": cell["id"]}
+    return notebook
+
+
+def vscode() -> nbformat.NotebookNode:
+    """Saved by VS Code: its metadata, Windows line endings, a %%time cell magic on an answer, %pip."""
+    answers = {**SEED, "manual_cross_entropy": "%%time\n" + SEED["manual_cross_entropy"].strip("\n")}
+    notebook = _executed(build(answers, {3: "%pip install tiktoken"}))
+    notebook.metadata = {"kernelspec": {"display_name": ".venv", "language": "python", "name": "python3"},
+                         "language_info": {"name": "python", "version": "3.11.7"},
+                         "vscode": {"interpreter": {"hash": "0" * 64}}}
+    for cell in notebook.cells:
+        cell.source = cell.source.replace("\n", "\r\n")
+    return notebook
+
+
+def moved_answers() -> nbformat.NotebookNode:
+    """Answers written where the student liked: all five in one new cell right after the setup, the
+    answer cells emptied, a helper function of the student's own, and the cells in between reordered."""
+    notebook = build({name: "# moved up, see the cell after the setup" for name in SEED},
+                     {3: "def _batch_rows(targets):\n    return range(targets.shape[0])\n\n"
+                         + "\n".join(SEED.values())})
+    return notebook
+
+
+def not_this_notebook() -> nbformat.NotebookNode:
+    """Another course's notebook, submitted by mistake."""
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Homework 3: sorting"),
+                                           nbformat.v4.new_code_cell("def bubble_sort(xs):\n    return sorted(xs)")])
+
+
+# Notebooks as students really save them: each must earn full marks, like the seed.
+AS_SAVED = {"colab": colab, "vscode": vscode, "moved_answers": moved_answers}
+
+
 def write(notebook: nbformat.NotebookNode, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, path)

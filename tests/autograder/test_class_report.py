@@ -27,7 +27,8 @@ def _student(name: str, passes: tuple[bool, bool], mistakes=(), **fields) -> Sub
 def test_summary_counts_scores_pass_rates_mistakes_and_problems():
     results = [_student("ann", (True, True)), _student("bob", (True, False), mistakes=("off_by_one",)),
                _student("cy", (False, False), mistakes=("off_by_one", "sign")),
-               _student("dee", (False, False), notes=("the notebook did not finish within 300 s",)),
+               _student("dee", (False, False),
+                        notes=("The notebook stopped early: the notebook did not finish within 300 s.",)),
                _student("eve", (False, False), unusable=True),
                _student("fay", (False, False), grader_errors=("test crashed",))]
     summary = summarize(results)

@@ -69,6 +69,18 @@ def test_check_prints_and_exits_for_scripts(tmp_path, notebook, status, text):
     assert "\033[" not in done.stdout  # no colour when not on a terminal
 
 
+def test_check_names_a_hanging_cell_and_grades_the_rest(tmp_path):
+    from tests.autograder.test_submission import LOOPING_LOSS
+
+    path = corpus.write(corpus.with_answers(manual_cross_entropy=LOOPING_LOSS), tmp_path / "hangs.ipynb")
+    done = run("check", str(path), "--cell-timeout", "4", "--call-timeout", "3")
+    assert done.returncode == 1, done.stderr
+    assert "4 of 5 functions pass their visible checks" in done.stdout
+    assert 'cell 22 ("loss = manual_cross_entropy(logits, targets)") was skipped: it did not finish within its 4 s' \
+        in done.stdout
+    assert "did not return within 3 s" in done.stdout
+
+
 def test_missing_path_is_an_error_not_a_crash(tmp_path):
     done = run("grade", str(tmp_path / "nope.ipynb"), "-o", str(tmp_path / "r.json"))
     assert done.returncode == 2 and "does not exist" in done.stderr
@@ -78,6 +90,7 @@ def test_validate_passes_on_the_committed_course(assignment):
     done = run("validate")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "All good" in done.stdout
+    assert "Limits: cgroup" in done.stdout or "Limits: rlimits and a watchdog" in done.stdout
     assert f"stored in {warm_store.find(assignment)}" in done.stdout  # batches after it start warm
 
 

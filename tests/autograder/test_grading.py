@@ -41,6 +41,14 @@ def test_contract_problems_cost_their_function_and_say_why(graded_corpus, assign
     assert message in failed.failures[0].message
 
 
+@pytest.mark.parametrize("name", [*corpus.AS_SAVED, "byte_order_mark"])
+def test_notebooks_as_students_save_them_earn_full_marks(graded_corpus, name):
+    """Colab and VS Code metadata, magics and shell escapes, CRLF, a byte-order mark, answers moved."""
+    result = graded_corpus[name]
+    assert result.score == 10, [c.message for c in result.checks if not c.passed]
+    assert not any("skipped" in note for note in result.notes)
+
+
 def test_a_raising_cell_does_not_stop_grading(graded_corpus):
     result = graded_corpus["raising_cell"]
     assert result.score == 10

@@ -3,7 +3,7 @@
 import nbformat
 import pytest
 
-from autograder.notebook import UnusableNotebook, parse, sanitize
+from autograder.notebook import UnusableNotebook, parse, read_submitted, sanitize
 from tests import corpus
 
 
@@ -41,8 +41,28 @@ def test_a_missing_locked_cell_is_noted(trusted):
     (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "binary file"),
     (b'{"cells": [', "JSON is broken at line 1, column 12"),
     (b"[1, 2]", "not a Jupyter notebook"),
+    (b'{"cells": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested far deeper than any notebook's"),
 ])
 def test_unusable_files_say_what_is_wrong(data, message):
     with pytest.raises(UnusableNotebook, match=message) as raised:
         parse(data, "alice.ipynb")
     assert "submit the .ipynb file again" in str(raised.value)
+
+
+def test_a_byte_order_mark_is_accepted():
+    data = nbformat.writes(corpus.with_answers()).encode()
+    assert parse(b"\xef\xbb\xbf" + data).cells == parse(data).cells
+
+
+def test_a_file_over_the_size_limit_is_not_read(tmp_path):
+    big = tmp_path / "alice.ipynb"
+    big.write_bytes(b" " * 3 * 1024**2)
+    with pytest.raises(UnusableNotebook, match="is 3 MB, over the 2 MB a notebook may be.*Clear all outputs"):
+        read_submitted(big, 2 * 1024**2)
+
+
+def test_a_symbolic_link_is_never_followed(tmp_path):
+    (tmp_path / "real.ipynb").write_text("{}")
+    (tmp_path / "alice.ipynb").symlink_to(tmp_path / "real.ipynb")
+    with pytest.raises(UnusableNotebook, match="is a symbolic link"):
+        read_submitted(tmp_path / "alice.ipynb", 1024)

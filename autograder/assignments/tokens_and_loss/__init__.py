@@ -16,4 +16,9 @@ ASSIGNMENT = Assignment(
         StudentFunction("perplexity", ("loss",), points=1),
     ),
     warm="autograder.assignments.tokens_and_loss.cases:warm",
+    # The slowest cell builds GPT-2 124M and generates ten tokens (about 2 s); a graded call takes
+    # milliseconds. Ten times that and more, so a slow machine never costs an honest student, while
+    # a hang costs seconds, not minutes.
+    cell_timeout=20.0,
+    call_timeout=10.0,
 )
