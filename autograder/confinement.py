@@ -237,13 +237,19 @@ def _processes_of(child: int, zygote: int | None) -> list[Path]:
     return [Path(f"/proc/{pid}") for pid in found]
 
 
-def _usage(processes: list[Path]) -> tuple[int, int]:
+def _usage(processes: list[Path], limit: int) -> tuple[int, int]:
     """(tasks, private bytes) of these processes: threads counted, copy-on-write pages shared with the
     zygote not counted (they are the zygote's, not the submission's)."""
     tasks = memory = 0
     for proc in processes:
         try:
             tasks += len(os.listdir(proc / "task"))
+        except OSError:
+            pass
+    if tasks > limit:  # already past the cap: no need to read the memory
+        return tasks, 0
+    for proc in processes:
+        try:
             for line in (proc / "smaps_rollup").read_text().splitlines():
                 if line.startswith(("Private_Clean:", "Private_Dirty:")):
                     memory += int(line.split()[1]) * 1024
@@ -315,7 +321,7 @@ class Confined:
             if self.group is not None:
                 reason = self.group.exceeded(self.limits)
             else:
-                tasks, memory = _usage(_processes_of(self.child, self.zygote))
+                tasks, memory = _usage(_processes_of(self.child, self.zygote), self.limits.tasks)
                 reason = (f"it ran more than {self.limits.tasks} processes and threads at once"
                           if tasks > self.limits.tasks else
                           f"it used more than its {self.limits.memory_bytes / 1024**3:g} GiB of memory"

@@ -6,8 +6,6 @@ about time are far from the limits, since timing on shared machines is noisy.
 
 from __future__ import annotations
 
-import pytest
-
 from autograder.grading import grade_notebook
 from autograder.settings import Settings
 from tests import corpus
@@ -47,15 +45,12 @@ def test_a_looping_function_costs_only_its_own_points(tmp_path, assignment):
     assert result.execution_time < SETTINGS.notebook_timeout / 3
 
 
-@pytest.mark.parametrize("cell, why", [
-    ("while True:\n    pass", "did not finish within its 5 s"),
-    ("import os\nos._exit(3)", "exited (exit code 3)"),
-    ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", "killed by SIGKILL"),
-])
-def test_a_cell_that_hangs_or_ends_the_process_is_skipped(tmp_path, assignment, cell, why):
-    result = grade(tmp_path, assignment, corpus.build(corpus.SEED, {3: IGNORE_SIGNALS + cell}))
+def test_a_cell_that_kills_its_own_process_is_skipped(tmp_path, assignment):
+    """An endless loop and os._exit at the top level are in test_security's hostile batch."""
+    cell = IGNORE_SIGNALS + "import os\nos.kill(os.getpid(), signal.SIGKILL)"
+    result = grade(tmp_path, assignment, corpus.build(corpus.SEED, {3: cell}))
     assert result.score == 10
-    assert any(note.startswith('cell 4 ("import signal, time") was skipped') and why in note
+    assert any(note.startswith('cell 4 ("import signal, time") was skipped') and "killed by SIGKILL" in note
                for note in result.notes), result.notes
 
 
