@@ -74,20 +74,39 @@ class Assignment:
         raise KeyError(name)
 
 
-def load_assignment(name: str = "tokens_and_loss", course: Path | None = None) -> Assignment:
-    """The assignment called ``name``, bound to a course directory.
+COURSE_HELP = ("a course directory holds release/<assignment>/ as `nbgrader generate_assignment` makes it (the "
+               "notebook and the files beside it, such as gpt2.py and tiktoken_cache/), and, for validate and the "
+               "batch warm-up, source/<assignment>/ with the instructor's notebook")
 
-    The course is ``course``, else ``$AUTOGRADER_COURSE``, else the checkout this package lives in.
+
+def find_course(course: Path | None = None) -> Path:
+    """The course directory: ``course``, else ``$AUTOGRADER_COURSE``, else the checkout this package
+    lives in (a clone, an editable install, Gradescope's source folder), else the current directory.
+
+    An installed (non-editable) kit lives in site-packages, which is never a course.
     """
+    if course or os.environ.get("AUTOGRADER_COURSE"):
+        return Path(course or os.environ["AUTOGRADER_COURSE"]).resolve()
+    for candidate in (DEFAULT_COURSE, Path.cwd().resolve()):
+        if (candidate / "release").is_dir():
+            return candidate
+    raise GraderError(f"no course directory: this kit is installed as a package, and the current directory has no "
+                      f"release/ folder. Pass --course DIR or set AUTOGRADER_COURSE; {COURSE_HELP}.")
+
+
+def load_assignment(name: str = "tokens_and_loss", course: Path | None = None) -> Assignment:
+    """The assignment called ``name``, bound to its course directory (see ``find_course``)."""
     try:
         module = importlib.import_module(f"{ASSIGNMENTS_PACKAGE}.{name}")
     except ModuleNotFoundError:
         raise GraderError(f"no assignment called {name!r} in {ASSIGNMENTS_PACKAGE}") from None
-    course = Path(course or os.environ.get("AUTOGRADER_COURSE") or DEFAULT_COURSE).resolve()
+    course = find_course(course)
     assignment = replace(module.ASSIGNMENT, course=course)
     if not (assignment.release_dir / assignment.notebook_name).is_file():
+        remedy = (f"run `nbgrader generate_assignment {name}` in {course} to make it"
+                  if (assignment.source_dir / assignment.notebook_name).is_file() else
+                  "pass --course DIR (or set AUTOGRADER_COURSE) to the course directory")
         raise GraderError(
-            f"{assignment.release_dir / assignment.notebook_name} is missing: the grader needs the released "
-            f"notebook as its trusted copy. Run `nbgrader generate_assignment {name}` in {course}, or pass --course."
-        )
+            f"{assignment.release_dir / assignment.notebook_name} is missing: the grader needs the released notebook "
+            f"as its trusted copy. {remedy[0].upper() + remedy[1:]}; {COURSE_HELP}.")
     return assignment

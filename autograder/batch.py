@@ -27,7 +27,7 @@ from typing import Callable, Iterator
 from autograder import GraderError, __version__, tensor_cache, warm, warm_store
 from autograder.assignment import Assignment
 from autograder.feedback_page import write_feedback, write_nbgrader_feedback
-from autograder.results import SubmissionResult, from_dict, needs_review, to_dict, unusable
+from autograder.results import SubmissionResult, from_dict, grader_failed, needs_review, to_dict, unusable
 from autograder.sandbox import resolve
 from autograder.settings import Settings
 from autograder.writers import grades_csv, write_atomic, write_gradescope
@@ -97,19 +97,13 @@ def _in_student_dir(student_dir: Path, assignment: Assignment, root: Path) -> Fo
 
 def grade_one(found: Found, assignment: Assignment, settings: Settings) -> SubmissionResult:
     """Runs in a worker process. Never raises: a crash becomes a result flagged for the instructor."""
-    from autograder.grading import grade_notebook
+    from autograder.grading import grade_or_flag
 
     if found.path is None:
         if found.review:
             return needs_review(assignment, found.student, found.problem)
         return unusable(assignment, found.student, found.problem)
-    try:
-        return grade_notebook(found.path, assignment, settings, student=found.student)
-    except Exception as exc:  # noqa: BLE001 - one submission's failure must not end the batch
-        log.exception("grading %s failed", found.student)
-        result = unusable(assignment, found.student, "The grader failed on this submission; "
-                          "your instructor has been told and will grade it by hand.", source=str(found.path))
-        return SubmissionResult(**{**result.__dict__, "grader_errors": (f"{type(exc).__name__}: {exc}",)})
+    return grade_or_flag(found.path, assignment, settings, student=found.student)
 
 
 def fingerprint(found: Found, assignment: Assignment) -> str:
@@ -229,6 +223,7 @@ def _local_workers(todo: list[Found], assignment: Assignment,
     with contextlib.ExitStack() as stack:
         warmed = store or stack.enter_context(_staged(assignment))
         stack.enter_context(_graded_inputs_in(warmed))  # before the workers start: they inherit it
+        settings = replace(settings, keep_zygote=True)
         if store:
             settings = replace(settings, warm_cache=str(store / "cache"))
         pool = stack.enter_context(_pool(assignment, settings))
@@ -358,6 +353,4 @@ def _die_with_parent() -> None:
 
 def crashed(found: Found, assignment: Assignment, why: str) -> SubmissionResult:
     """The result for a submission whose grading process died: flagged for grading by hand."""
-    result = unusable(assignment, found.student, "The grader's worker process died while grading this "
-                      "submission; your instructor will grade it by hand.", source=str(found.path or ""))
-    return SubmissionResult(**{**result.__dict__, "grader_errors": (why,)})
+    return grader_failed(assignment, found.student, why, source=str(found.path or ""))

@@ -19,6 +19,10 @@ from autograder.results import SubmissionResult
 from autograder.sandbox import Limits
 from autograder.settings import Settings
 
+# Exit statuses: 0 done (whatever the scores), 1 check found failing functions, 2 a usage or setup
+# error, 3 the grader failed on a submission (its result says so; grade it again once fixed).
+GRADER_FAILED = 3
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--assignment", default="tokens_and_loss", help="assignment name (default: %(default)s)")
@@ -78,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="instructors: check the solution, the release and their sync")
     _common(validate)
 
+    warm = commands.add_parser("warm-up", help="instructors, images: store the warm-up batches and single notebooks "
+                                               "start from (validate does it too)")
+    _common(warm)
+
     report = commands.add_parser("report", help="instructors: the class report (HTML, CSV, JSON) of a graded batch")
     report.add_argument("out", type=Path, help="the output folder of `grade DIR -o OUT`")
     _common(report)
@@ -124,7 +132,7 @@ def cmd_grade(args: argparse.Namespace, assignment: Assignment) -> int:
     from autograder.batch import grade_directory
     from autograder.feedback_page import write_feedback
     from autograder.github_classroom import write_classroom
-    from autograder.grading import grade_notebook
+    from autograder.grading import grade_or_flag
     from autograder.report import batch_summary
     from autograder.writers import write_gradescope, write_junit
 
@@ -144,11 +152,15 @@ def cmd_grade(args: argparse.Namespace, assignment: Assignment) -> int:
         if feedback_dir is not None:
             print(f"Feedback pages for nbgrader: {feedback_dir}/<student>/{assignment.name}/")
         print(f"Class report: python -m autograder report {args.out}")
-        return 0
+        failed = [r.student for r in batch.results if r.grader_errors]
+        if failed:
+            print(f"GRADER ERRORS: the grader failed on {', '.join(failed)} (not the students' fault); their "
+                  "results say so. Fix the cause and run the same command again to grade them.", file=sys.stderr)
+        return GRADER_FAILED if failed else 0
     if not args.path.exists():
         print(f"error: {args.path} does not exist", file=sys.stderr)
         return 2
-    result = grade_notebook(args.path, assignment, settings)
+    result = grade_or_flag(args.path, assignment, settings)
     if args.format == "junit":
         write_junit([result], args.out)
     elif args.format == "html":
@@ -157,20 +169,30 @@ def cmd_grade(args: argparse.Namespace, assignment: Assignment) -> int:
         write_classroom(result, args.out)
     else:
         write_gradescope(result, args.out)
-    print(f"{result.student}: {result.score:g}/{result.max_score:g} -> {args.out}")
+    verdict = "GRADER ERROR, no score" if result.grader_errors else f"{result.score:g}/{result.max_score:g}"
+    print(f"{result.student}: {verdict} -> {args.out}")
+    return _grader_errors(result)
+
+
+def _grader_errors(result: SubmissionResult) -> int:
+    """Say on stderr that the grader, not the notebook, failed; the exit status for it."""
     for error in result.grader_errors:
-        print(f"GRADER ERROR (grade this notebook by hand): {error}", file=sys.stderr)
-    return 0
+        print(f"GRADER ERROR, not the notebook's fault (grade it by hand, or fix and grade again): {error}",
+              file=sys.stderr)
+    return GRADER_FAILED if result.grader_errors else 0
 
 
 def cmd_check(args: argparse.Namespace, assignment: Assignment) -> int:
-    from autograder.grading import grade_notebook
+    from autograder.grading import grade_or_flag
     from autograder.report import render_check
 
     if not args.notebook.is_file():
         print(f"error: {args.notebook} is not a file", file=sys.stderr)
         return 2
-    result = grade_notebook(args.notebook, assignment, _settings(args), visible_only=True)
+    result = grade_or_flag(args.notebook, assignment, _settings(args), visible_only=True)
+    if result.grader_errors:
+        print("The checker itself failed, so it cannot say anything about your notebook. Tell your instructor.")
+        return _grader_errors(result)
     print(render_check(result, color=sys.stdout.isatty() and not os.environ.get("NO_COLOR")))
     return 0 if all(f.passed for f in result.functions) else 1
 
@@ -185,6 +207,17 @@ def cmd_validate(args: argparse.Namespace, assignment: Assignment) -> int:
             print(f"  - {problem}")
         return 1
     print("\nAll good: the solution scores full marks, the release scores 0, and release/ matches source/.")
+    return 0
+
+
+def cmd_warm_up(args: argparse.Namespace, assignment: Assignment) -> int:
+    from autograder.batch import prepare_warm_store
+
+    store = prepare_warm_store(assignment, _settings(args))
+    if store is None:
+        print("error: the warm-up failed (see above); grading still works, starting cold", file=sys.stderr)
+        return 2
+    print(f"Stored the warm-up of {assignment.name} in {store}")
     return 0
 
 
@@ -206,11 +239,13 @@ def cmd_gradescope_bundle(args: argparse.Namespace, assignment: Assignment) -> i
 def cmd_gradescope_run(args: argparse.Namespace, assignment: Assignment) -> int:
     from autograder.gradescope import run
 
-    print(f"Wrote {run(assignment, args.root, _settings(args))}")
-    return 0
+    path, result = run(assignment, args.root, _settings(args))
+    print(f"Wrote {path}")
+    return _grader_errors(result)
 
 
-COMMANDS = {"grade": cmd_grade, "check": cmd_check, "validate": cmd_validate, "report": cmd_report,
+COMMANDS = {"grade": cmd_grade, "check": cmd_check, "validate": cmd_validate, "warm-up": cmd_warm_up,
+            "report": cmd_report,
             "gradescope-bundle": cmd_gradescope_bundle, "gradescope-run": cmd_gradescope_run}
 
 

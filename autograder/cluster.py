@@ -46,7 +46,7 @@ class WarmGrader(WorkerPlugin):
             raise GraderError(f"worker {worker.address} has a different release of {self.assignment_name} or "
                               f"different grader code than the client; install the same kit everywhere")
         self.work = Path(tempfile.mkdtemp(prefix="autograder-dask-"))
-        settings = replace(self.requested, sandbox=resolve(self.requested.sandbox))
+        settings = replace(self.requested, sandbox=resolve(self.requested.sandbox), keep_zygote=True)
         store = prepare_warm_store(self.assignment, settings)  # this machine's, shared by its workers
         if store is not None:
             os.environ[tensor_cache.ENV] = str(store / "tensors")

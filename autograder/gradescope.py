@@ -4,7 +4,10 @@ Gradescope unpacks the zip into ``/autograder/source``, runs ``setup.sh`` once t
 then ``run_autograder`` for every submission, with the student's files in
 ``/autograder/submission`` and the result expected at ``/autograder/results/results.json``.
 The zip carries the grader, the solution model, the release files (the trusted notebook,
-``gpt2.py``) and the offline tokenizer files, so grading needs no network.
+``gpt2.py``), the instructor's notebook (its forward passes are recorded for the warm-up) and the
+offline tokenizer files, so grading needs no network. ``setup.sh`` stores the warm-up in the image;
+``run_autograder`` grades from it. When the grader itself fails, ``run_autograder`` exits non-zero
+and the student is told so, never shown a zero.
 """
 
 from __future__ import annotations
@@ -13,46 +16,72 @@ import stat
 import zipfile
 from pathlib import Path
 
+from autograder import GraderError
 from autograder.assignment import Assignment
-from autograder.results import unusable
+from autograder.results import SubmissionResult, unusable
 from autograder.settings import Settings
 from autograder.writers import write_gradescope
 
 SETUP = """#!/usr/bin/env bash
-# Runs once when Gradescope builds the autograder image.
+# Runs once when Gradescope builds the autograder image: installs the kit, then stores its warm-up
+# in the image, so that every submission starts warm.
 set -euo pipefail
-apt-get update
-apt-get install -y bubblewrap python3 python3-pip
-cd /autograder/source
-# The CPU build of torch: the default one carries several GB of CUDA libraries.
-python3 -m pip install --index-url https://download.pytorch.org/whl/cpu "torch>=2.2,<3"
+here="$(cd "$(dirname "$0")" && pwd)"
+# The kit's own tests set these two: they run this script in a fresh virtual environment, not as
+# root on a fresh image (bubblewrap is already installed there), and cannot reach PyTorch's index
+# (they install the same CPU build of torch from the machine's disk first).
+if [ -z "${AUTOGRADER_SKIP_APT:-}" ]; then
+  apt-get update
+  apt-get install -y bubblewrap python3 python3-pip
+fi
+if [ -z "${AUTOGRADER_TORCH_INSTALLED:-}" ]; then
+  # The CPU build of torch: the default one carries several GB of CUDA libraries.
+  python3 -m pip install --index-url https://download.pytorch.org/whl/cpu "torch>=2.2,<3"
+fi
+cd "$here"
 python3 -m pip install .
+AUTOGRADER_CACHE="$here/warm-store" python3 -m autograder warm-up --assignment ASSIGNMENT --course "$here"
 """
 
 RUN = """#!/usr/bin/env bash
 # Runs for every submission. AUTOGRADER_ROOT lets the kit's tests run it outside Gradescope.
 root="${AUTOGRADER_ROOT:-/autograder}"
-cd "$root/source" && exec python3 -m autograder gradescope-run --root "$root" --assignment ASSIGNMENT
+export AUTOGRADER_CACHE="$root/source/warm-store"
+cd "$root/source" && exec python3 -m autograder gradescope-run --root "$root" --assignment ASSIGNMENT \\
+  --course "$root/source"
 """
 
 
+def _kit_source() -> Path:
+    """The kit's own source tree (the zip installs it with ``pip install .``): a clone, not site-packages."""
+    kit = Path(__file__).resolve().parents[1]
+    if not (kit / "pyproject.toml").is_file():
+        raise GraderError(f"gradescope-bundle packs the kit's source with its pyproject.toml, and this kit is "
+                          f"installed without it (in {kit}). Run it from a clone of the kit, with --course for your "
+                          "course.")
+    return kit
+
+
 def _files(course: Path, assignment: Assignment):
+    kit = _kit_source()
     for top in ("autograder", "solutions"):
-        for path in sorted((course / top).rglob("*")):
+        for path in sorted((kit / top).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
+                yield path, path.relative_to(kit)
+    for folder in (assignment.release_dir, assignment.source_dir):  # source: the solution's recordings
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and ".ipynb_checkpoints" not in path.parts:
                 yield path, path.relative_to(course)
-    for path in sorted(assignment.release_dir.rglob("*")):
-        if path.is_file():
-            yield path, path.relative_to(course)
     for name in ("pyproject.toml", "README.md"):
-        yield course / name, Path(name)
+        yield kit / name, Path(name)
 
 
 def bundle(assignment: Assignment, out: Path) -> Path:
     """Write the autograder zip for ``assignment`` to ``out``."""
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in (("setup.sh", SETUP), ("run_autograder", RUN.replace("ASSIGNMENT", assignment.name))):
+        for name, text in (("setup.sh", SETUP), ("run_autograder", RUN)):
+            text = text.replace("ASSIGNMENT", assignment.name)
             info = zipfile.ZipInfo(name)
             info.external_attr = (stat.S_IFREG | 0o755) << 16
             archive.writestr(info, text)
@@ -61,9 +90,9 @@ def bundle(assignment: Assignment, out: Path) -> Path:
     return out
 
 
-def run(assignment: Assignment, root: Path, settings: Settings = Settings()) -> Path:
-    """Grade the notebook in ``root``/submission into ``root``/results/results.json."""
-    from autograder.grading import grade_notebook
+def run(assignment: Assignment, root: Path, settings: Settings = Settings()) -> tuple[Path, SubmissionResult]:
+    """Grade the notebook in ``root``/submission into ``root``/results/results.json; that path and the result."""
+    from autograder.grading import grade_or_flag
 
     results = root / "results" / "results.json"
     submitted = sorted((root / "submission").rglob("*.ipynb"))
@@ -72,6 +101,6 @@ def run(assignment: Assignment, root: Path, settings: Settings = Settings()) -> 
     if notebook is None:
         result = unusable(assignment, "submission", f"No notebook was submitted: upload {assignment.notebook_name}.")
     else:
-        result = grade_notebook(notebook, assignment, settings, student="submission")
+        result = grade_or_flag(notebook, assignment, settings, student="submission")
     write_gradescope(result, results)
-    return results
+    return results, result

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
-from autograder import plugin
+from autograder import GraderError, plugin, tensor_cache, warm_store
 from autograder.assignment import Assignment
 from autograder.notebook import UnusableNotebook, load, parse
 from autograder.provenance import instructor_material, resembles
-from autograder.results import SubmissionResult, needs_review, unusable
+from autograder.results import SubmissionResult, grader_failed, needs_review, unusable
 from autograder.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,8 @@ def pytest_args(notebook: Path, assignment: Assignment, settings: Settings, visi
     ]
     if settings.warm_cache:
         args += ["--warm-cache", settings.warm_cache]
+    if settings.keep_zygote:
+        args.append("--keep-zygote")
     limits = settings.limits
     args += ["--memory-mb", str(limits.memory_bytes // 2**20), "--temp-mb", str(limits.temp_bytes // 2**20),
              "--max-tasks", str(limits.tasks)]
@@ -52,6 +57,30 @@ def pytest_args(notebook: Path, assignment: Assignment, settings: Settings, visi
     if settings.cell_timeout:
         args += ["--cell-timeout", str(settings.cell_timeout)]
     return args + (["-m", "visible"] if visible_only else [])
+
+
+@contextlib.contextmanager
+def _stored_warm_up(assignment: Assignment, settings: Settings) -> Iterator[Settings]:
+    """One notebook starts warm, as a batch does, when the warm store has this assignment's warm-up:
+    the graded inputs are mapped instead of computed, and the zygote maps the recorded models."""
+    store = None if settings.warm_cache or os.environ.get(tensor_cache.ENV) else warm_store.find(assignment)
+    if store is None:
+        yield settings
+        return
+    os.environ[tensor_cache.ENV] = str(store / "tensors")
+    try:
+        yield replace(settings, warm_cache=str(store / "cache"))
+    finally:
+        os.environ.pop(tensor_cache.ENV, None)
+
+
+def _zygote_ahead(assignment: Assignment, settings: Settings):
+    """Start this notebook's zygote while pytest gets ready, unless a batch worker's is kept anyway."""
+    if settings.keep_zygote:
+        return contextlib.nullcontext()
+    from autograder.warm import prestarted
+
+    return prestarted(assignment.release_dir, settings.fitted(assignment))
 
 
 def grade_notebook(notebook: Path, assignment: Assignment, settings: Settings = Settings(), *,
@@ -82,7 +111,21 @@ def grade_notebook(notebook: Path, assignment: Assignment, settings: Settings = 
                                 source=str(notebook))
     capture = _Capture(student)
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the grader's pytest loads only its own plugin
-    code = pytest.main(pytest_args(notebook, assignment, settings, visible_only), plugins=[capture])
+    with _stored_warm_up(assignment, settings) as settings, _zygote_ahead(assignment, settings):
+        code = pytest.main(pytest_args(notebook, assignment, settings, visible_only), plugins=[capture])
     if capture.result is None or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
-        raise RuntimeError(f"the grader's checks for {assignment.name} could not run (pytest exit code {code})")
+        raise GraderError(f"the grader's checks for {assignment.name} could not run (pytest exit code {code}); "
+                          "this is a problem with the grader or its installation, not with the notebook")
     return capture.result
+
+
+def grade_or_flag(notebook: Path, assignment: Assignment, settings: Settings = Settings(),
+                  **options) -> SubmissionResult:
+    """``grade_notebook``, except that a failure of the grader itself becomes a result that says so
+    (``grader_errors``), never a traceback or a zero passed off as the student's."""
+    try:
+        return grade_notebook(notebook, assignment, settings, **options)
+    except Exception as exc:  # noqa: BLE001 - whatever broke, the student must not pay for it
+        log.exception("grading %s failed", notebook)
+        return grader_failed(assignment, options.get("student") or notebook.stem, f"{type(exc).__name__}: {exc}",
+                             source=str(notebook))

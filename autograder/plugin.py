@@ -54,6 +54,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="a larger notebook file is not graded (default: %(default)g).")
     group.addoption("--warm-cache", metavar="DIR", default=None,
                     help="model cache prepared for a batch: fork notebooks from a warm sandbox (used by batches).")
+    group.addoption("--keep-zygote", action="store_true", default=False,
+                    help="keep one warm sandbox per process for the next submission (used by batch workers).")
     group.addoption("--results-json", metavar="PATH", default=None,
                     help="write a Gradescope results.json for the submission to PATH.")
 
@@ -75,7 +77,7 @@ def settings_from(config: pytest.Config) -> Settings:
                     call_timeout=config.getoption("call_timeout"), cell_timeout=config.getoption("cell_timeout"),
                     sandbox=config.getoption("sandbox"), limits=limits_from(config),
                     max_notebook_bytes=int(config.getoption("max_notebook_mb") * 1024**2),
-                    warm_cache=config.getoption("warm_cache"))
+                    warm_cache=config.getoption("warm_cache"), keep_zygote=config.getoption("keep_zygote"))
 
 
 @pytest.fixture(scope="session")

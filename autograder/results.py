@@ -103,6 +103,13 @@ def needs_review(assignment: Assignment, student: str, why: str, **fields) -> Su
     return SubmissionResult(**{**result.__dict__, "unusable": False, "review": why})
 
 
+def grader_failed(assignment: Assignment, student: str, error: str, **fields) -> SubmissionResult:
+    """The result when the grader itself failed on a submission: no verdict on the student's work."""
+    result = unusable(assignment, student, "The grader failed on this submission; your instructor has been told "
+                      "and will grade it.", **fields)
+    return SubmissionResult(**{**result.__dict__, "unusable": False, "grader_errors": (error,)})
+
+
 def to_dict(result: SubmissionResult) -> dict:
     """Plain JSON-ready form, kept beside results.json so a resumed batch can rebuild its outputs."""
     return asdict(result)

@@ -26,7 +26,8 @@ class Settings:
     sandbox: str = "auto"  # "auto": bwrap if it works here, else a warning; "bwrap": required; "none"
     limits: Limits = field(default_factory=Limits)
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
-    warm_cache: str | None = None  # a batch's prepared model cache: fork notebooks from a warm zygote
+    warm_cache: str | None = None  # a prepared model cache (a batch's, or the warm store's): map it in the zygote
+    keep_zygote: bool = False  # a batch worker's: one zygote per process, kept for the next submission
     max_notebook_bytes: int = 100 * 1024**2  # a larger file is not graded (notebooks with plots are tens of MB)
 
     def fitted(self, assignment: Assignment) -> Settings:

@@ -94,14 +94,14 @@ class Submission:
         return self._run
 
     def _zygote(self):
-        """The batch's warm sandbox, or one of this submission's own that outlives its restarts."""
-        from autograder.warm import WarmSandbox, shared_sandbox
+        """The batch worker's zygote, or one of this submission's own that outlives its restarts."""
+        from autograder.warm import shared_sandbox, take
 
         if self._sandbox is None:
-            if self.settings.warm_cache:
+            if self.settings.keep_zygote:
                 self._sandbox = shared_sandbox(self.assignment, self.settings)
             else:
-                self._sandbox, self._own_sandbox = WarmSandbox(self.assignment.release_dir, self.settings), True
+                self._sandbox, self._own_sandbox = take(self.assignment.release_dir, self.settings), True
         return self._sandbox
 
     def _start(self) -> None:

@@ -12,6 +12,7 @@ after another, in the same sandbox (see ``zygote`` for what is wiped between the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -20,7 +21,9 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
+from typing import Iterator
 
 import nbformat
 
@@ -134,6 +137,12 @@ class WarmSandbox:
         self.zygote_pid: int | None = None
 
     def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the sandbox; ``wait_ready`` waits for the zygote. Call this from a thread that lives as
+        long as the sandbox: bwrap's --die-with-parent follows the thread that started it."""
         self.tmp = Path(tempfile.mkdtemp(prefix="autograder-warm-"))
         sandbox = Sandbox(self.settings.sandbox)
         self.sandboxed = sandbox.sandboxed
@@ -159,6 +168,8 @@ class WarmSandbox:
         self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),),
                                      start_new_session=True, cwd=self.tmp)
         theirs.close()
+
+    def wait_ready(self) -> None:
         self.zygote_pid = self._expect("ready", timeout=self.settings.notebook_timeout)[1]
 
     def _expect(self, event: str, timeout: float) -> tuple[dict, int | None]:
@@ -180,16 +191,33 @@ class WarmSandbox:
         return self.proc is not None and self.proc.poll() is None
 
     def spawn(self) -> WarmChild:
-        """Fork a child for one submission, under the limits; its channel and output come back as pipes."""
-        if not self.alive:
-            self.close()
-            self.start()
+        """Fork a child for one submission, under the limits; its channel and output come back as pipes.
+
+        A zygote found dead, or dying as it forks, is started again once: that is the grader's
+        trouble, never the submission's.
+        """
+        for attempt in (1, 2):
+            if not self.alive:
+                self.close()
+                self.start()
+            try:
+                return self._fork()
+            except GraderError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _fork(self) -> WarmChild:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         output_r, output_w = os.pipe()
         theirs = [to_child_r, from_child_w, output_w]
         try:
-            socket.send_fds(self.control, [json.dumps({"op": "fork"}).encode()], theirs)
+            try:
+                socket.send_fds(self.control, [json.dumps({"op": "fork"}).encode()], theirs)
+            except OSError as exc:
+                self.close()
+                raise GraderError(f"the warm sandbox is gone ({exc})") from None
             child = self._expect("forked", timeout=30)[1]
         except BaseException:
             for fd in (to_child_w, from_child_r, output_r):
@@ -221,6 +249,47 @@ class WarmSandbox:
             self.proc = None
             self.control.close()
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+_PRESTARTED: dict[tuple, tuple[WarmSandbox, threading.Thread]] = {}
+
+
+def _key(release_dir: Path, settings: Settings) -> tuple:
+    return (str(release_dir), settings.warm_cache, settings.sandbox, settings.limits)
+
+
+@contextlib.contextmanager
+def prestarted(release_dir: Path, settings: Settings) -> Iterator[None]:
+    """Start a zygote in the background while the grader gets ready (imports, collection, inputs),
+    for the one notebook about to be graded; ``take`` hands it over. One not taken is closed."""
+    sandbox = WarmSandbox(release_dir, settings)
+    sandbox.launch()  # here: the sandbox dies with the thread that started it
+    thread = threading.Thread(target=_ready_quietly, args=(sandbox,), daemon=True)
+    thread.start()
+    _PRESTARTED[_key(release_dir, settings)] = (sandbox, thread)
+    try:
+        yield
+    finally:
+        if _PRESTARTED.pop(_key(release_dir, settings), None) is not None:
+            thread.join()
+            sandbox.close()
+
+
+def _ready_quietly(sandbox: WarmSandbox) -> None:
+    try:
+        sandbox.wait_ready()
+    except (GraderError, OSError):
+        sandbox.close()  # the taker starts it again, and reports what goes wrong
+
+
+def take(release_dir: Path, settings: Settings) -> WarmSandbox:
+    """The prestarted zygote for these settings (started, or failed and closed), or a new one."""
+    found = _PRESTARTED.pop(_key(release_dir, settings), None)
+    if found is None:
+        return WarmSandbox(release_dir, settings)
+    sandbox, thread = found
+    thread.join()
+    return sandbox
 
 
 _SHARED: dict[tuple, WarmSandbox] = {}

@@ -47,8 +47,20 @@ def _function_output(function: FunctionResult) -> str:
     return "\n".join(lines)
 
 
+GRADER_FAILED = ("The autograder failed on this submission. This is not a problem with your notebook: your "
+                 "instructor has been told and will grade it.")
+
+
 def gradescope(result: SubmissionResult) -> dict:
-    """Gradescope's results.json: one test per student function, tagged with that function."""
+    """Gradescope's results.json: one test per student function, tagged with that function.
+
+    When the grader itself failed, no score: the student is told so, and the instructor finds the
+    errors in ``extra_data`` (and ``run_autograder`` exits non-zero, so Gradescope flags it).
+    """
+    if result.grader_errors:
+        return {"output": GRADER_FAILED, "visibility": VISIBILITY, "tests": [],
+                "execution_time": round(result.execution_time, 2),
+                "extra_data": {"grader_errors": list(result.grader_errors)}}
     output = [f"{result.score:g} / {result.max_score:g} points for {result.assignment}."]
     output += list(result.notes)
     return {

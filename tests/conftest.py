@@ -12,7 +12,7 @@ from autograder.assignment import Assignment, load_assignment
 from autograder.batch import grade_directory
 from autograder.results import SubmissionResult
 from autograder.settings import Settings
-from tests import corpus
+from tests import corpus, installs
 
 # Submissions that break the contract rather than a computation, each with the message it must get.
 CONTRACT = {
@@ -83,3 +83,10 @@ def graded_corpus(tmp_path_factory, assignment) -> dict[str, SubmissionResult]:
     graded = {r.student: r for r in results}
     graded["_out"] = out
     return graded
+
+
+@pytest.fixture(scope="session")
+def gradescope_image(tmp_path_factory):
+    """The Gradescope zip, unpacked and set up by its own setup.sh in a fresh virtual environment:
+    (the /autograder folder, the environment's bin folder). Its kit is the core package alone."""
+    return installs.gradescope_image(tmp_path_factory.mktemp("gradescope"))

@@ -67,3 +67,24 @@ def test_torch_loss_is_caught_at_run_time_even_through_getattr(graded_corpus):
     for name in ("torch_loss", "torch_loss_via_getattr", "nll_loss_module"):
         function = next(f for f in graded_corpus[name].functions if f.name == "manual_cross_entropy")
         assert all("used PyTorch's own loss" in c.message for c in function.failures), name
+
+
+def test_one_notebook_starts_from_the_stored_warm_up(tmp_path, assignment, graded_corpus, monkeypatch):
+    """grade NOTEBOOK and check use the warm-up a batch (or validate, or warm-up) stored, as batches do."""
+    from autograder import warm, warm_store
+    from autograder.grading import grade_notebook
+    from autograder.settings import Settings
+
+    store = warm_store.find(assignment)
+    assert store is not None  # the corpus batch stored it
+    started_with = []
+    original = warm.WarmSandbox.__init__
+
+    def spy(self, release_dir, settings):
+        started_with.append(settings.warm_cache)
+        original(self, release_dir, settings)
+
+    monkeypatch.setattr(warm.WarmSandbox, "__init__", spy)
+    result = grade_notebook(corpus.write(corpus.with_answers(), tmp_path / "one.ipynb"), assignment, Settings())
+    assert result.score == 10
+    assert started_with == [str(store / "cache")]

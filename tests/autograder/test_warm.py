@@ -56,13 +56,15 @@ def test_nothing_carries_over_between_submissions(tmp_path, assignment, warm_set
     assert len(second_files) == len(first_files) and len(second_sleepers) == 1  # ...the second only its own
 
 
-def test_warm_and_cold_grading_agree(tmp_path, assignment, warm_settings):
+def test_warm_and_cold_grading_agree(tmp_path, assignment, warm_settings, monkeypatch):
     from autograder.grading import grade_notebook
 
     for name, notebook in [("seed", corpus.with_answers()),
                            ("grace", corpus.with_answers(target_probas=corpus.MISTAKES[7].code))]:
         path = corpus.write(notebook, tmp_path / f"{name}.ipynb")
-        cold = grade_notebook(path, assignment, Settings())
+        with monkeypatch.context() as cold_start:
+            cold_start.setenv("AUTOGRADER_CACHE", str(tmp_path / "no-store"))  # no stored warm-up to start from
+            cold = grade_notebook(path, assignment, Settings())
         hot = grade_notebook(path, assignment, warm_settings)
         assert [(f.name, f.score, [c.message for c in f.checks]) for f in hot.functions] == \
                [(f.name, f.score, [c.message for c in f.checks]) for f in cold.functions]

@@ -1,0 +1,61 @@
+"""Installs as users do them, for the tests that must not run in the repository's own environment.
+
+A fresh virtual environment sees none of the packages the [dev] install brought, so a dependency
+the kit forgot to declare fails there as it would for a user. Building one takes a minute or two
+(torch from the machine's disk, the rest from PyPI or pip's cache), so the test session builds one
+and shares it: the Gradescope zip, installed by its own setup.sh, is also the core package alone.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TORCH = "torch==2.13.0"  # the CPU build on the machine's disk; CI installs it first for the same reason
+
+
+def run(argv: list, **kwargs) -> subprocess.CompletedProcess:
+    done = subprocess.run(argv, capture_output=True, text=True, **kwargs)
+    assert done.returncode == 0, f"{argv} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+def fresh_venv(path: Path) -> Path:
+    """A new virtual environment with torch (CPU) and nothing else; its bin folder."""
+    run([sys.executable, "-m", "venv", str(path)], timeout=300)
+    run([str(path / "bin" / "python"), "-m", "pip", "install", "--quiet", TORCH], timeout=900)
+    return path / "bin"
+
+
+def gradescope_image(directory: Path, assignment: str = "tokens_and_loss") -> tuple[Path, Path]:
+    """Unpack the autograder zip as Gradescope does and run its setup.sh in a fresh environment.
+
+    Returns (the /autograder folder, the environment's bin folder). Two steps of setup.sh are left
+    out, each for its reason: apt-get (it needs root on a fresh image and Debian's network; this
+    machine has bubblewrap already) and the line that installs torch from PyTorch's CPU index (not
+    reachable here: the same CPU build is installed from the machine's disk first instead).
+    """
+    archive = directory / "autograder.zip"
+    run([sys.executable, "-m", "autograder", "gradescope-bundle", "-o", str(archive), "--assignment", assignment],
+        cwd=ROOT, timeout=300)
+    root = directory / "autograder"
+    with zipfile.ZipFile(archive) as bundle:
+        bundle.extractall(root / "source")
+    for script in ("setup.sh", "run_autograder"):
+        (root / "source" / script).chmod(0o755)
+    (root / "submission").mkdir()
+    (root / "results").mkdir()
+    bin_dir = fresh_venv(directory / "venv")
+    run(["bash", str(root / "source" / "setup.sh")], timeout=1800,
+        env={**image_env(bin_dir), "AUTOGRADER_SKIP_APT": "1", "AUTOGRADER_TORCH_INSTALLED": "1"})
+    return root, bin_dir
+
+
+def image_env(bin_dir: Path, **extra: str) -> dict:
+    """The environment of a process in the image: its python3 first on PATH, nothing of ours on PYTHONPATH."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "AUTOGRADER_CACHE", "VIRTUAL_ENV")}
+    return {**env, "PATH": f"{bin_dir}:{env.get('PATH', '/usr/bin:/bin')}", **extra}
