@@ -16,8 +16,7 @@ from pathlib import Path
 from autograder import GraderError
 from autograder.assignment import Assignment, load_assignment
 from autograder.results import SubmissionResult
-from autograder.sandbox import Limits
-from autograder.settings import Settings
+from autograder.settings import Settings, add_limit_options, limits_from
 
 # Exit statuses: 0 done (whatever the scores), 1 check found failing functions, 2 a usage or setup
 # error, 3 the grader failed on a submission (its result says so; grade it again once fixed).
@@ -38,14 +37,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
                              "10 for tokens_and_loss)")
     parser.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
                         help="auto: bubblewrap when available, else warn; bwrap: required; none: no sandbox")
-    parser.add_argument("--memory-mb", type=int, default=Limits.memory_bytes // 2**20, metavar="MB",
-                        help="memory budget of one submission, temp files included (default: %(default)s)")
-    parser.add_argument("--temp-mb", type=int, default=Limits.temp_bytes // 2**20, metavar="MB",
-                        help="size of one submission's RAM-backed temp space (default: %(default)s)")
-    parser.add_argument("--max-tasks", type=int, default=Limits.tasks, metavar="N",
-                        help="processes and threads one submission may run at once (default: %(default)s)")
-    parser.add_argument("--max-notebook-mb", type=float, default=Settings.max_notebook_bytes / 1024**2, metavar="MB",
-                        help="a larger notebook file gets 0 and a message to clear its outputs (default: %(default)g)")
+    add_limit_options(parser.add_argument)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,8 +96,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(notebook_timeout=args.timeout, call_timeout=args.call_timeout, cell_timeout=args.cell_timeout,
                     sandbox=args.sandbox, jobs=getattr(args, "jobs", 1),
                     max_notebook_bytes=int(args.max_notebook_mb * 1024**2),
-                    limits=Limits(memory_bytes=args.memory_mb * 2**20, temp_bytes=args.temp_mb * 2**20,
-                                  tasks=args.max_tasks))
+                    limits=limits_from(args.memory_mb, args.temp_mb, args.max_tasks))
 
 
 @contextlib.contextmanager

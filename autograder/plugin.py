@@ -19,8 +19,7 @@ import pytest
 
 from autograder.assignment import Assignment, load_assignment
 from autograder.results import CheckResult, SubmissionResult, build
-from autograder.sandbox import Limits
-from autograder.settings import Settings
+from autograder.settings import Settings, add_limit_options, limits_from
 from autograder.submission import StudentCodeFailed, Submission, open_submission
 
 CHECKS = pytest.StashKey[dict]()
@@ -44,14 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="seconds for one notebook cell; a slower cell is skipped (default: the assignment's).")
     group.addoption("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
                     help="run student code in bubblewrap: auto (if available, else warn), bwrap (required), none.")
-    group.addoption("--memory-mb", type=int, default=Limits.memory_bytes // 2**20, metavar="MB",
-                    help="memory budget of one submission, its temp files included (default: %(default)s).")
-    group.addoption("--temp-mb", type=int, default=Limits.temp_bytes // 2**20, metavar="MB",
-                    help="size of one submission's RAM-backed /tmp (default: %(default)s).")
-    group.addoption("--max-tasks", type=int, default=Limits.tasks, metavar="N",
-                    help="processes and threads one submission may run at once (default: %(default)s).")
-    group.addoption("--max-notebook-mb", type=float, default=Settings.max_notebook_bytes / 1024**2, metavar="MB",
-                    help="a larger notebook file is not graded (default: %(default)g).")
+    add_limit_options(group.addoption)
     group.addoption("--warm-cache", metavar="DIR", default=None,
                     help="model cache prepared for a batch: fork notebooks from a warm sandbox (used by batches).")
     group.addoption("--keep-zygote", action="store_true", default=False,
@@ -67,15 +59,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STARTED] = time.monotonic()
 
 
-def limits_from(config: pytest.Config) -> Limits:
-    return Limits(memory_bytes=config.getoption("memory_mb") * 2**20, temp_bytes=config.getoption("temp_mb") * 2**20,
-                  tasks=config.getoption("max_tasks"))
-
-
 def settings_from(config: pytest.Config) -> Settings:
     return Settings(notebook_timeout=config.getoption("notebook_timeout"),
                     call_timeout=config.getoption("call_timeout"), cell_timeout=config.getoption("cell_timeout"),
-                    sandbox=config.getoption("sandbox"), limits=limits_from(config),
+                    sandbox=config.getoption("sandbox"),
+                    limits=limits_from(config.getoption("memory_mb"), config.getoption("temp_mb"),
+                                       config.getoption("max_tasks")),
                     max_notebook_bytes=int(config.getoption("max_notebook_mb") * 1024**2),
                     warm_cache=config.getoption("warm_cache"), keep_zygote=config.getoption("keep_zygote"))
 

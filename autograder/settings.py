@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from autograder.sandbox import Limits
 
@@ -34,3 +34,20 @@ class Settings:
         """These settings with the assignment's time limits wherever none was given."""
         return replace(self, call_timeout=self.call_timeout or assignment.call_timeout,
                        cell_timeout=self.cell_timeout or assignment.cell_timeout)
+
+
+def add_limit_options(add: Callable[..., Any]) -> None:
+    """The flags for a submission's limits, for the CLI (``add_argument``) and the pytest plugin
+    (``addoption``) alike, so the two cannot drift apart."""
+    add("--memory-mb", type=int, default=Limits.memory_bytes // 2**20, metavar="MB",
+        help="memory budget of one submission, its temp files included (default: %(default)s)")
+    add("--temp-mb", type=int, default=Limits.temp_bytes // 2**20, metavar="MB",
+        help="size of one submission's RAM-backed /tmp (default: %(default)s)")
+    add("--max-tasks", type=int, default=Limits.tasks, metavar="N",
+        help="processes and threads one submission may run at once (default: %(default)s)")
+    add("--max-notebook-mb", type=float, default=Settings.max_notebook_bytes / 1024**2, metavar="MB",
+        help="a larger notebook file gets 0 and a message to clear its outputs (default: %(default)g)")
+
+
+def limits_from(memory_mb: int, temp_mb: int, max_tasks: int) -> Limits:
+    return Limits(memory_bytes=memory_mb * 2**20, temp_bytes=temp_mb * 2**20, tasks=max_tasks)

@@ -45,7 +45,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         env = {**os.environ, "AUTOGRADER_CACHE": str(tmp / "store")}
-        notebook = corpus.write(corpus.with_answers(), tmp / "tokens_and_loss.ipynb")
+        # As a student has it: the release folder (gpt2.py, the tokenizer files) with the notebook in it.
+        folder = Path(shutil.copytree(ROOT / "release" / "tokens_and_loss", tmp / "student"))
+        notebook = corpus.write(corpus.with_answers(), folder / "tokens_and_loss.ipynb")
         kit = [sys.executable, "-m", "autograder"]
         subprocess.run([*kit, "warm-up"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=900)
         commands = {
