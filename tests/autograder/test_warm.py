@@ -59,8 +59,9 @@ def test_nothing_carries_over_between_submissions(tmp_path, assignment, warm_set
 def test_warm_and_cold_grading_agree(tmp_path, assignment, warm_settings, monkeypatch):
     from autograder.grading import grade_notebook
 
-    for name, notebook in [("seed", corpus.with_answers()),
-                           ("grace", corpus.with_answers(target_probas=corpus.MISTAKES[7].code))]:
+    # A notebook with a mistake: its messages and hints differ between the paths if anything does (the
+    # seed's full marks from the warm path are in every batch test).
+    for name, notebook in [("grace", corpus.with_answers(target_probas=corpus.MISTAKES[7].code))]:
         path = corpus.write(notebook, tmp_path / f"{name}.ipynb")
         with monkeypatch.context() as cold_start:
             cold_start.setenv("AUTOGRADER_CACHE", str(tmp_path / "no-store"))  # no stored warm-up to start from
