@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.overrides import TorchFunctionMode
 
 INDEX = "index.json"
 
@@ -49,22 +50,28 @@ def _key(cls: type, cfg: dict, rng_state: torch.Tensor) -> str:
     return hashlib.sha256(f"{cls.__module__}.{cls.__qualname__}|{config}|{rng}".encode()).hexdigest()
 
 
-def settle() -> None:
-    """Build on the meta device once, so recording and replaying start from the same torch.
+class _SkipRandomInit(TorchFunctionMode):
+    """Build a model's structure without drawing its random initial values.
 
-    The first meta build imports torch's reference ops (about 1 s), and with them torch._dynamo,
-    which rebinds torch.manual_seed and registers Python kernels. Both ``record`` and ``install``
-    pay it up front: replays are not slowed by it, and the forward memo sees the same torch on
-    both sides.
+    A replay overwrites every parameter and buffer from the cache, so drawing 163M random numbers
+    first is wasted. Allocation without a fill is nearly free (the pages are never touched).
+    Building on the meta device would do the same, but its first use imports torch._dynamo:
+    about 1.7 s, on the path of every zygote's startup.
     """
-    with torch.device("meta"):
-        torch.nn.Linear(2, 2)
-        torch.triu(torch.ones(2, 2))
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func in _RANDOM_FILLS or getattr(func, "__module__", None) == "torch.nn.init":
+            return args[0] if args else next(iter(kwargs.values()))
+        return func(*args, **(kwargs or {}))
+
+
+_RANDOM_FILLS = {torch.Tensor.uniform_, torch.Tensor.normal_, torch.Tensor.bernoulli_, torch.Tensor.random_,
+                 torch.Tensor.exponential_, torch.Tensor.cauchy_, torch.Tensor.log_normal_,
+                 torch.Tensor.geometric_}
 
 
 def record(cls: type, directory: Path) -> None:
     """Wrap ``cls.__init__`` so every construction is saved into ``directory`` (trusted code only)."""
-    settle()
     original = cls.__init__
     directory.mkdir(parents=True, exist_ok=True)
 
@@ -97,7 +104,6 @@ def install(cls: type, directory: Path) -> None:
     index_path = directory / INDEX
     if not index_path.exists():
         return
-    settle()
     index = json.loads(index_path.read_text())
     original = cls.__init__
 
@@ -107,14 +113,28 @@ def install(cls: type, directory: Path) -> None:
             _key(cls, cfg, torch.get_rng_state()))
         if entry is None:
             return original(self, cfg, *args, **kwargs)
-        key = _key(cls, cfg, torch.get_rng_state())
-        with torch.device("meta"):
+        rng_before = torch.get_rng_state()
+        key = _key(cls, cfg, rng_before)
+        with _SkipRandomInit():
             original(self, cfg)
+        if not _same_layout(self, entry["tensors"]):  # the class builds something else than was recorded
+            torch.set_rng_state(rng_before)
+            return original(self, cfg)
         _load(self, directory / f"{key}.bin", entry["tensors"], key)
         rng = np.fromfile(directory / f"{key}.rng", dtype=np.uint8)
         torch.set_rng_state(torch.from_numpy(rng.copy()))
 
     cls.__init__ = __init__
+
+
+def _same_layout(model: torch.nn.Module, tensors: dict) -> bool:
+    """Whether the cache holds every parameter and buffer of ``model``, with the same shapes and dtypes:
+    then none of the unfilled memory of a skipped initialisation survives the load."""
+    state = model.state_dict(keep_vars=True)
+    built = {name for name, _ in model.named_parameters()} | {name for name, _ in model.named_buffers()}
+    return built == set(state) == set(tensors) and all(
+        list(tensor.shape) == tensors[name]["shape"]
+        and str(tensor.dtype).removeprefix("torch.") == tensors[name]["dtype"] for name, tensor in state.items())
 
 
 def _load(model: torch.nn.Module, path: Path, tensors: dict, key: str) -> None:

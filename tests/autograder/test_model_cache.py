@@ -1,5 +1,8 @@
 """The model cache: a replayed GPTModel is the plain build, bit for bit, random state included."""
 
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -70,3 +73,47 @@ def test_other_seeds_and_configs_build_the_plain_way(replaying):
     plain = gpt2.GPTModel.__new__(gpt2.GPTModel)
     expected(plain, small)
     assert torch.equal(model.tok_emb.weight, plain.tok_emb.weight)
+
+
+def test_a_class_that_builds_another_layout_builds_the_plain_way(recorded, monkeypatch):
+    """A replay skips the random fills; if the cache could not overwrite every tensor, the model
+    would keep unfilled memory. So a layout unlike the recording's is built the plain way."""
+
+    class RenamedNorm(gpt2.LayerNorm):
+        def __init__(self, emb_dim):
+            super().__init__(emb_dim)
+            self.gain = self.scale
+
+    monkeypatch.setattr(gpt2, "LayerNorm", RenamedNorm)
+    torch.manual_seed(123)
+    plain = gpt2.GPTModel(CONFIG)
+    rng_after = torch.get_rng_state()
+    original = gpt2.GPTModel.__init__
+    model_cache.install(gpt2.GPTModel, recorded)
+    try:
+        torch.manual_seed(123)
+        model = gpt2.GPTModel(CONFIG)
+    finally:
+        gpt2.GPTModel.__init__ = original
+    assert model_cache.replay_of(model) is None
+    for name, tensor in plain.state_dict().items():
+        assert torch.equal(model.state_dict()[name], tensor), name
+    assert torch.equal(torch.get_rng_state(), rng_after)
+
+
+def test_a_replay_does_not_import_the_compiler(recorded):
+    """Replays used to build on the meta device, whose first use imports torch._dynamo: 1.7 s of
+    every zygote's startup. Checked in a fresh interpreter, as the zygote starts."""
+    code = f"""
+import sys, torch
+import solutions.gpt2 as gpt2
+from autograder import model_cache
+model_cache.install(gpt2.GPTModel, __import__("pathlib").Path({str(recorded)!r}))
+torch.manual_seed(123)
+model = gpt2.GPTModel({CONFIG!r})
+assert model_cache.replay_of(model) is not None, "not replayed"
+print("torch._dynamo" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

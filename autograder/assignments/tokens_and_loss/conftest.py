@@ -6,9 +6,13 @@ from autograder import tokenizer as grader_tokenizer
 from autograder.wire import Ref
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def tokenizer():
-    """GPT-2's tokenizer in the grader's process, for expected values."""
+    """GPT-2's tokenizer in the grader's process, for expected values.
+
+    Built before the first check (autouse), while the student's sandbox is still starting: loading
+    the vocabulary takes a few tenths of a second that would otherwise come after it.
+    """
     return grader_tokenizer.gpt2()
 
 
