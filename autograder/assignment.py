@@ -41,11 +41,15 @@ class Assignment:
     warm: str | None = None  # "module:function" computing the graded inputs once per batch
     cell_timeout: float = 60.0  # seconds one notebook cell may take before it is skipped
     call_timeout: float = 30.0  # seconds one call of a student function may take
+    visible: str | None = None  # "module:function" giving the visible checks' calls, shipped to students
 
     def warm_up(self) -> None:
         if self.warm:
-            module, _, function = self.warm.partition(":")
-            getattr(importlib.import_module(module), function)()
+            _named(self.warm)()
+
+    def visible_calls(self) -> tuple[dict, ...]:
+        """The calls of the visible checks, as plain data (see ``student_check``); none if not declared."""
+        return tuple(_named(self.visible)()) if self.visible else ()
 
     @property
     def notebook_name(self) -> str:
@@ -72,6 +76,11 @@ class Assignment:
             if function.name == name:
                 return function
         raise KeyError(name)
+
+
+def _named(reference: str):
+    module, _, name = reference.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 COURSE_HELP = ("a course directory holds release/<assignment>/ as `nbgrader generate_assignment` makes it (the "

@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("-o", "--out", type=Path, default=Path("autograder.zip"), help="zip to write")
     _common(bundle)
 
+    checker = commands.add_parser("student-checker", help="instructors: write the students' checker (check.py and "
+                                                          "its data) into source/<assignment>/, before releasing")
+    _common(checker)
     gradescope_run = commands.add_parser("gradescope-run", help=argparse.SUPPRESS)  # what run_autograder calls
     gradescope_run.add_argument("--root", type=Path, default=Path("/autograder"))
     _common(gradescope_run)
@@ -212,6 +215,15 @@ def cmd_warm_up(args: argparse.Namespace, assignment: Assignment) -> int:
     return 0
 
 
+def cmd_student_checker(args: argparse.Namespace, assignment: Assignment) -> int:
+    from autograder.release_checks import write
+
+    written = write(assignment)
+    print(f"Wrote {', '.join(p.name for p in written)} into {assignment.source_dir}. "
+          f"Now run `nbgrader generate_assignment {assignment.name} --force` to copy them into the release.")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace, assignment: Assignment) -> int:
     from autograder.class_report import write_report
 
@@ -236,6 +248,7 @@ def cmd_gradescope_run(args: argparse.Namespace, assignment: Assignment) -> int:
 
 
 COMMANDS = {"grade": cmd_grade, "check": cmd_check, "validate": cmd_validate, "warm-up": cmd_warm_up,
+            "student-checker": cmd_student_checker,
             "report": cmd_report,
             "gradescope-bundle": cmd_gradescope_bundle, "gradescope-run": cmd_gradescope_run}
 

@@ -1,51 +1,38 @@
-"""Assertions for checks, with messages written for the student who reads them.
+"""Make a graded call in the student's process and judge what came back, in the grader.
 
-A value from the student's side is never trusted for its type: these helpers check type, dtype
-and shape before looking at numbers, so a wrong kind of answer fails with an explanation
-instead of crashing the check.
+A call is plain data (see ``student_check``): its inputs, its expectations, its known mistakes.
+The verdict, its message and its hints come from ``student_check.judge``, the same function the
+release's own checker uses, so a student's visible checks at home and in the grader never differ.
+A value from the student's side is never trusted for its type: the expectations check type,
+dtype and shape before looking at numbers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import torch
+from autograder.student_check import is_tokenizer, judge
+from autograder.submission import StudentCodeFailed
+from autograder.wire import Ref
 
-from autograder.submission import describe_value
+STUDENT_TOKENIZER = Ref("tiktoken:gpt2")  # built inside the student's process: objects cannot cross
 
 
-def _fail(message: str) -> None:
+def judged(submission, call: dict) -> Any:
+    """The value the student's function returned for ``call``, or a failure with its message and hints."""
     __tracebackhide__ = True
-    raise AssertionError(message)
+    sent = [STUDENT_TOKENIZER if is_tokenizer(arg) else arg for arg in call["args"]]
+    try:
+        reply = submission.call_traced(call["function"], *sent)
+    except StudentCodeFailed as exc:
+        raise _hinted(StudentCodeFailed(str(exc)), judge(call, error=str(exc)).mistakes) from None
+    verdict = judge(call, reply.value, "", set(reply.ops))
+    if not verdict.passed:
+        raise _hinted(AssertionError(verdict.message), verdict.mistakes)
+    return reply.value
 
 
-def tensor(value: Any, *, what: str, dtype: torch.dtype | None = None, shape: tuple[int, ...] | None = None,
-           hint: str = "") -> torch.Tensor:
-    """``value`` as a tensor of the expected dtype and shape, or a failure saying how it differs."""
-    __tracebackhide__ = True
-    suffix = f" {hint}" if hint else ""
-    if not isinstance(value, torch.Tensor):
-        _fail(f"{what} should return a torch.Tensor; it returned {describe_value(value)}.{suffix}")
-    if shape is not None and tuple(value.shape) != tuple(shape):
-        _fail(f"{what} returned a tensor of shape {tuple(value.shape)}; expected {tuple(shape)}.{suffix}")
-    if dtype is not None and value.dtype != dtype:
-        _fail(f"{what} returned dtype {str(value.dtype).removeprefix('torch.')}; "
-              f"expected {str(dtype).removeprefix('torch.')}.{suffix}")
-    return value
-
-
-def close(actual: torch.Tensor, expected: torch.Tensor, *, what: str, rtol: float, atol: float = 0.0) -> None:
-    """Element-wise agreement within a tolerance, computed here in the grader's process."""
-    __tracebackhide__ = True
-    actual = actual.to(torch.float64)
-    expected = expected.to(torch.float64)
-    if not torch.isclose(actual, expected, rtol=rtol, atol=atol).all():
-        _fail(f"{what}: expected {_numbers(expected)}, got {_numbers(actual)}.")
-
-
-def _numbers(values: torch.Tensor, limit: int = 4) -> str:
-    flat = values.reshape(-1)
-    shown = ", ".join(f"{float(v):.6g}" for v in flat[:limit])
-    if values.dim() == 0:
-        return shown
-    return f"[{shown}{', ...' if flat.numel() > limit else ''}]"
+def _hinted(exc: Exception, mistakes: list[tuple[str, str]]) -> Exception:
+    """Attach the hints to the failure; the grader's plugin files them beside the message."""
+    exc.hints = tuple(mistakes)
+    return exc

@@ -1,7 +1,8 @@
 """The program that runs inside a student's process (the sandbox): it executes the notebook's
 cells, then answers the grader's calls to the student's functions with plain data.
 
-It is copied into the sandbox with ``wire.py`` and started as a script, so it imports nothing
+It is copied into the sandbox with ``wire.py`` (and ``student_check.py``, the students' own
+checker, for its op recorder) and started as a script, so it imports nothing
 from the grader package: the student's process never sees the tests, the rubric or the
 solutions. Nothing here decides a grade; the student's code can rewrite any of it, which only
 changes what the student's own functions appear to return.
@@ -19,6 +20,7 @@ import re
 import sys
 import traceback
 
+import student_check
 import wire
 
 CELL_FILE = re.compile(r"<ipython-input-(\d+)-[0-9a-f]+>")
@@ -141,29 +143,9 @@ class Runner:
     # ------------------------------------------------------------ calls
 
     def call(self, name: str, args: list, blob: bytearray) -> tuple[dict, bytearray]:
-        from torch.utils._python_dispatch import TorchDispatchMode
-
-        class RecordOps(TorchDispatchMode):
-            """Names every aten op the call runs, so the grader can see e.g. a hidden nll_loss."""
-
-            @classmethod
-            def _should_skip_dynamo(cls) -> bool:
-                # torch wraps a mode's __torch_dispatch__ to keep its compiler out, and that wrapper
-                # imports torch._dynamo on first use: 2 s of every submission's first call. The mode
-                # compiles nothing, so it opts out (the switch torch documents for mode authors).
-                return False
-
-            def __init__(self):
-                super().__init__()
-                self.ops = set()
-
-            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-                self.ops.add(str(func.overloadpacket))
-                return func(*args, **(kwargs or {}))
-
         function = self.shell.user_ns.get(name)
         values = [self.resolve(wire.decode(arg, blob)) for arg in args]
-        recorder, out = RecordOps(), bytearray()
+        recorder, out = student_check.record_ops(), bytearray()
         try:
             with recorder:
                 value = function(*values)

@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from autograder import wire
+from autograder import student_check, wire
 from autograder.assignment import Assignment
 from autograder.notebook import Notebook
 from autograder.settings import Settings
@@ -40,18 +40,10 @@ class StudentCodeFailed(Exception):
 
 
 def describe_value(value: Any) -> str:
-    """A short, readable description of an argument or a result."""
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        return f"{str(value.dtype).removeprefix('torch.')} tensor of shape {tuple(value.shape)}"
+    """A short, readable description of an argument or a result (the students' checker words it the same)."""
     if isinstance(value, wire.Ref):
         return "tokenizer" if value.name.startswith("tiktoken:") else value.name
-    if isinstance(value, str):
-        return repr(value if len(value) <= 40 else value[:37] + "...")
-    if isinstance(value, wire.Unsupported):
-        return f"a {value.type_name} object"
-    return repr(value)[:60]
+    return student_check.describe(value)
 
 
 class Submission:

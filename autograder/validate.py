@@ -1,5 +1,6 @@
 """Instructor's pre-release check: the solution earns full marks, the release stub earns nothing,
-release/ is what nbgrader generates from source/, and the points agree with nbgrader's. It also
+release/ is what nbgrader generates from source/, the students' checker is the grader's visible
+checks, and the points agree with nbgrader's. It also
 prepares the warm-up that batches of this assignment start from."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import nbformat
 from autograder.assignment import Assignment
 from autograder.course import release_differences
 from autograder.grading import grade_notebook
+from autograder.release_checks import stale
 from autograder.settings import Settings
 
 
@@ -50,6 +52,12 @@ def validate(assignment: Assignment, settings: Settings, say: Callable[[str], No
 
     say("Regenerating the release with nbgrader and comparing ...")
     problems += release_differences(assignment.course, assignment.name)
+
+    say("Comparing the students' checker (check.py, checks.pt, checks.json) with the grader's visible checks ...")
+    for folder in (assignment.source_dir, assignment.release_dir):
+        problems += [f"{folder.name} in {folder.parent.name}/: {problem}; run `python -m autograder "
+                     f"student-checker --assignment {assignment.name}`, then nbgrader generate_assignment"
+                     for problem in stale(assignment, folder)]
 
     say("Warming up for batches (graded inputs, model cache, the solution's forward passes) ...")
     from autograder.batch import prepare_warm_store

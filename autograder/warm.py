@@ -27,7 +27,7 @@ from typing import Iterator
 
 import nbformat
 
-from autograder import GraderError
+from autograder import GraderError, student_check
 from autograder.assignment import Assignment
 from autograder.confinement import Confined
 from autograder.notebook import is_test_cell
@@ -37,7 +37,7 @@ from autograder.settings import Settings
 RELEASE, CACHE, GRADER = "/opt/release", "/opt/cache", "/opt/grader"
 END_TIMEOUT = 15.0
 # The files that run on the student side, beside student code: they import nothing of the grader.
-RUNNER_FILES = ("runner.py", "wire.py", "model_cache.py", "forward_memo.py", "zygote.py")
+RUNNER_FILES = ("runner.py", "wire.py", "model_cache.py", "forward_memo.py", "zygote.py", "student_check.py")
 
 
 def stage_runner(directory: Path) -> Path:
@@ -82,7 +82,8 @@ def prepare(assignment: Assignment, settings: Settings, directory: Path) -> Path
     runner = Mount(stage_runner(directory / "runner"), GRADER)
     release, cache_mount = Mount(assignment.release_dir, RELEASE), Mount(cache, CACHE, writable=True)
     env = {"HOME": "/tmp" if sandbox.sandboxed else str(directory),
-           "TIKTOKEN_CACHE_DIR": sandbox.path(release, "tiktoken_cache")}
+           "TIKTOKEN_CACHE_DIR": sandbox.path(release, "tiktoken_cache"),
+           student_check.OUTSIDE: "1"}
     argv, popen_env = sandbox.command(
         [runner, release, cache_mount],
         [sandbox.path(runner, "zygote.py"), "--record", sandbox.path(cache_mount), sandbox.path(release)],
@@ -163,7 +164,8 @@ class WarmSandbox:
             [sandbox.path(runner, "zygote.py"), str(theirs.fileno()), sandbox.path(release), cache,
              scratch, str(limits.memory_bytes), str(limits.file_bytes), str(limits.tasks),
              "sweep" if sandbox.sandboxed else "no-sweep"],
-            {"HOME": scratch, "TIKTOKEN_CACHE_DIR": sandbox.path(release, "tiktoken_cache"), "TMPDIR": scratch},
+            {"HOME": scratch, "TIKTOKEN_CACHE_DIR": sandbox.path(release, "tiktoken_cache"),
+             student_check.OUTSIDE: "1", "TMPDIR": scratch},
             cwd=scratch, limits=limits)
         self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),),
                                      start_new_session=True, cwd=self.tmp)

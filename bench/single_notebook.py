@@ -70,7 +70,12 @@ def main() -> None:
                 if name.startswith("Gradescope"):
                     kwargs["env"] = installs.image_env(bin_dir, AUTOGRADER_ROOT=str(root))
                 times[name].append(timed(argv, ok, **kwargs))
-    print(f"rounds: {args.rounds}; median seconds, each command in a fresh process on one correct notebook")
+    report(times, args.rounds)
+
+
+def report(times: dict[str, list[float]], rounds: int) -> None:
+    """The medians, each also as a multiple of nbgrader validate's in the same run."""
+    print(f"rounds: {rounds}; median seconds, each command in a fresh process on one correct notebook")
     validate = statistics.median(times["nbgrader validate"])
     for name, values in times.items():
         median = statistics.median(values)

@@ -1,9 +1,8 @@
-"""Fixtures shared by the tokens_and_loss checks: the grader's own tokenizer and a reference to the student's."""
+"""Fixtures shared by the tokens_and_loss checks: the grader's own tokenizer."""
 
 import pytest
 
 from autograder import tokenizer as grader_tokenizer
-from autograder.wire import Ref
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -14,9 +13,3 @@ def tokenizer():
     the vocabulary takes a few tenths of a second that would otherwise come after it.
     """
     return grader_tokenizer.gpt2()
-
-
-@pytest.fixture(scope="session")
-def student_tokenizer():
-    """The same tokenizer, built inside the student's process (objects cannot cross the boundary)."""
-    return Ref("tiktoken:gpt2")

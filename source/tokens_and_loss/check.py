@@ -1,0 +1,1 @@
+../../autograder/student_check.py
