@@ -9,7 +9,7 @@ builds the plain way. Each replay maps the cache file privately (copy-on-write),
 models share memory until one is modified in place, and never alias each other.
 
 This module runs inside the student's sandbox (it is copied there beside the runner), so it
-imports only the standard library, numpy and torch.
+imports only the standard library, numpy, torch and its sibling ``student_check``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.overrides import TorchFunctionMode
+
+try:  # inside the sandbox the kit's files are siblings; the students' checker builds its replays alike
+    from student_check import same_layout, skip_random_init
+except ImportError:
+    from autograder.student_check import same_layout, skip_random_init
 
 INDEX = "index.json"
 
@@ -48,26 +52,6 @@ def _key(cls: type, cfg: dict, rng_state: torch.Tensor) -> str:
     config = json.dumps(cfg, sort_keys=True)
     rng = hashlib.sha256(rng_state.numpy().tobytes()).hexdigest()
     return hashlib.sha256(f"{cls.__module__}.{cls.__qualname__}|{config}|{rng}".encode()).hexdigest()
-
-
-class _SkipRandomInit(TorchFunctionMode):
-    """Build a model's structure without drawing its random initial values.
-
-    A replay overwrites every parameter and buffer from the cache, so drawing 163M random numbers
-    first is wasted. Allocation without a fill is nearly free (the pages are never touched).
-    Building on the meta device would do the same, but its first use imports torch._dynamo:
-    about 1.7 s, on the path of every zygote's startup.
-    """
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        if func in _RANDOM_FILLS or getattr(func, "__module__", None) == "torch.nn.init":
-            return args[0] if args else next(iter(kwargs.values()))
-        return func(*args, **(kwargs or {}))
-
-
-_RANDOM_FILLS = {torch.Tensor.uniform_, torch.Tensor.normal_, torch.Tensor.bernoulli_, torch.Tensor.random_,
-                 torch.Tensor.exponential_, torch.Tensor.cauchy_, torch.Tensor.log_normal_,
-                 torch.Tensor.geometric_}
 
 
 def record(cls: type, directory: Path) -> None:
@@ -115,9 +99,10 @@ def install(cls: type, directory: Path) -> None:
             return original(self, cfg, *args, **kwargs)
         rng_before = torch.get_rng_state()
         key = _key(cls, cfg, rng_before)
-        with _SkipRandomInit():
+        with skip_random_init():
             original(self, cfg)
-        if not _same_layout(self, entry["tensors"]):  # the class builds something else than was recorded
+        recorded = {name: (spec["shape"], spec["dtype"]) for name, spec in entry["tensors"].items()}
+        if not same_layout(self, recorded):  # the class builds something else than was recorded
             torch.set_rng_state(rng_before)
             return original(self, cfg)
         _load(self, directory / f"{key}.bin", entry["tensors"], key)
@@ -125,16 +110,6 @@ def install(cls: type, directory: Path) -> None:
         torch.set_rng_state(torch.from_numpy(rng.copy()))
 
     cls.__init__ = __init__
-
-
-def _same_layout(model: torch.nn.Module, tensors: dict) -> bool:
-    """Whether the cache holds every parameter and buffer of ``model``, with the same shapes and dtypes:
-    then none of the unfilled memory of a skipped initialisation survives the load."""
-    state = model.state_dict(keep_vars=True)
-    built = {name for name, _ in model.named_parameters()} | {name for name, _ in model.named_buffers()}
-    return built == set(state) == set(tensors) and all(
-        list(tensor.shape) == tensors[name]["shape"]
-        and str(tensor.dtype).removeprefix("torch.") == tensors[name]["dtype"] for name, tensor in state.items())
 
 
 def _load(model: torch.nn.Module, path: Path, tensors: dict, key: str) -> None:

@@ -81,12 +81,26 @@ def graded_corpus(tmp_path_factory, assignment) -> dict[str, SubmissionResult]:
     out = tmp_path_factory.mktemp("corpus-graded")
     results = grade_directory(submissions, out, assignment, Settings(jobs=2)).results
     graded = {r.student: r for r in results}
-    graded["_out"] = out
+    graded["_out"], graded["_submissions"] = out, submissions
     return graded
 
 
 @pytest.fixture(scope="session")
-def gradescope_image(tmp_path_factory):
+def torch_venv(tmp_path_factory) -> Path:
+    """A fresh virtual environment with torch alone: the template the install tests copy."""
+    directory = tmp_path_factory.mktemp("torch-venv") / "venv"
+    installs.fresh_venv(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def gradescope_image(tmp_path_factory, torch_venv):
     """The Gradescope zip, unpacked and set up by its own setup.sh in a fresh virtual environment:
     (the /autograder folder, the environment's bin folder). Its kit is the core package alone."""
-    return installs.gradescope_image(tmp_path_factory.mktemp("gradescope"))
+    return installs.gradescope_image(tmp_path_factory.mktemp("gradescope"), template=torch_venv)
+
+
+@pytest.fixture(scope="session")
+def student_venv(tmp_path_factory, torch_venv) -> Path:
+    """A student's environment: torch, tiktoken and numpy, nothing of the kit; its bin folder."""
+    return installs.student_venv(torch_venv, tmp_path_factory.mktemp("student") / "venv")

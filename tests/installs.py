@@ -3,7 +3,8 @@
 A fresh virtual environment sees none of the packages the [dev] install brought, so a dependency
 the kit forgot to declare fails there as it would for a user. Building one takes a minute or two
 (torch from the machine's disk, the rest from PyPI or pip's cache), so the test session builds one
-and shares it: the Gradescope zip, installed by its own setup.sh, is also the core package alone.
+with torch alone and starts each install from a hard-linked copy of it: the Gradescope zip,
+installed by its own setup.sh (also the core package alone), and a student's environment.
 """
 
 from __future__ import annotations
@@ -27,14 +28,33 @@ def run(argv: list, **kwargs) -> subprocess.CompletedProcess:
 def fresh_venv(path: Path) -> Path:
     """A new virtual environment with torch (CPU) and nothing else; its bin folder."""
     run([sys.executable, "-m", "venv", str(path)], timeout=300)
-    run([str(path / "bin" / "python"), "-m", "pip", "install", "--quiet", TORCH], timeout=900)
+    # --no-compile: Python compiles what it imports when it imports it; compiling all of torch up
+    # front took 30 of the 45 s this install took here.
+    run([str(path / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-compile", TORCH], timeout=900)
     return path / "bin"
 
 
-def gradescope_image(directory: Path, assignment: str = "tokens_and_loss") -> tuple[Path, Path]:
+def clone_venv(template: Path, path: Path) -> Path:
+    """A copy of a fresh environment made with ``fresh_venv``, its files hard-linked (seconds, not the
+    minute torch takes to install); its bin folder. pip and Python replace files rather than write
+    into them, so what is installed into the copy never reaches the template."""
+    run(["cp", "-al", str(template), str(path)], timeout=300)
+    return path / "bin"
+
+
+def student_venv(template: Path, path: Path) -> Path:
+    """An environment as a student's: torch, and what the notebook imports besides (tiktoken, numpy)."""
+    bin_dir = clone_venv(template, path)
+    run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "tiktoken", "numpy"], timeout=900)
+    return bin_dir
+
+
+def gradescope_image(directory: Path, assignment: str = "tokens_and_loss",
+                     template: Path | None = None) -> tuple[Path, Path]:
     """Unpack the autograder zip as Gradescope does and run its setup.sh in a fresh environment.
 
-    Returns (the /autograder folder, the environment's bin folder). Two steps of setup.sh are left
+    Returns (the /autograder folder, the environment's bin folder). ``template``: an environment
+from ``fresh_venv`` to start from a copy of, instead of a new one. Two steps of setup.sh are left
     out, each for its reason: apt-get (it needs root on a fresh image and Debian's network; this
     machine has bubblewrap already) and the line that installs torch from PyTorch's CPU index (not
     reachable here: the same CPU build is installed from the machine's disk first instead).
@@ -49,7 +69,7 @@ def gradescope_image(directory: Path, assignment: str = "tokens_and_loss") -> tu
         (root / "source" / script).chmod(0o755)
     (root / "submission").mkdir()
     (root / "results").mkdir()
-    bin_dir = fresh_venv(directory / "venv")
+    bin_dir = clone_venv(template, directory / "venv") if template else fresh_venv(directory / "venv")
     run(["bash", str(root / "source" / "setup.sh")], timeout=1800,
         env={**image_env(bin_dir), "AUTOGRADER_SKIP_APT": "1", "AUTOGRADER_TORCH_INSTALLED": "1"})
     return root, bin_dir

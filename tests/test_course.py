@@ -41,7 +41,6 @@ def nbgrader_scores(tmp_path_factory):
     submissions = {
         "solution": ROOT / "source" / "tokens_and_loss" / "tokens_and_loss.ipynb",
         "stub": corpus.RELEASE,
-        "seed": corpus.write(corpus.with_answers(), course / "seed.ipynb"),
     }
     for name in ("no_batch_dimension", "torch_loss_via_getattr", "sum_not_mean"):
         code = {mistakes[name].function: mistakes[name].code}
@@ -61,7 +60,7 @@ def nbgrader_scores(tmp_path_factory):
 
 def test_nbgrader_autograde_agrees_with_the_pytest_grader(nbgrader_scores, assignment, tmp_path):
     scores, submissions = nbgrader_scores
-    assert scores == {"solution": 10, "stub": 0, "seed": 10, "no_batch_dimension": 8,
+    assert scores == {"solution": 10, "stub": 0, "no_batch_dimension": 8,
                       "torch_loss_via_getattr": 7, "sum_not_mean": 7}
     for student, path in submissions.items():
         shutil.copy(path, tmp_path / f"{student}.ipynb")

@@ -1,13 +1,19 @@
-"""The core package alone, installed (not editable) in a fresh virtual environment, as a user has it.
+"""Installs as users have them, in fresh virtual environments (tests/installs.py).
 
-The environment is the Gradescope image's (tests/installs.py): its setup.sh ran ``pip install .``
-with no extras. Nothing of the repository's own environment is visible to it, so an undeclared
-dependency fails here the way it fails for users.
+The core package alone, installed (not editable): the Gradescope image's environment, whose
+setup.sh ran ``pip install .`` with no extras. Nothing of the repository's own environment is
+visible to it, so an undeclared dependency fails here the way it fails for users. And the release
+folder as students receive it, in an environment with only what the notebook imports.
 """
 
 import csv
+import re
+import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+from tests import installs
 from tests.installs import ROOT, image_env
 
 
@@ -46,3 +52,42 @@ def test_without_a_course_the_error_names_the_flag_not_site_packages(gradescope_
     assert done.returncode == 2
     assert "--course DIR" in done.stderr and "release/<assignment>/" in done.stderr
     assert "site-packages" not in done.stderr
+
+
+def test_the_release_checker_agrees_with_the_kit_on_the_whole_corpus(student_venv, graded_corpus, tmp_path):
+    """As students have it: a copy of the release folder and an environment with torch, tiktoken and
+    numpy only. `python check.py` gives every function of every corpus notebook the verdict of the
+    kit's visible checks."""
+    folder = Path(shutil.copytree(ROOT / "release" / "tokens_and_loss", tmp_path / "tokens_and_loss"))
+    python = str(student_venv / "python")
+    assert subprocess.run([python, "-c", "import autograder"], cwd=folder, capture_output=True).returncode != 0
+    notebooks = sorted(graded_corpus["_submissions"].glob("*.ipynb"))
+
+    def checked(notebooks: list[Path]) -> dict[Path, dict[str, str]]:
+        """One `python check.py A.ipynb B.ipynb ...`: a verdict per function, per notebook."""
+        done = subprocess.run([python, "check.py", *map(str, notebooks)], cwd=folder, capture_output=True,
+                              text=True, timeout=900, env=installs.image_env(student_venv, OMP_NUM_THREADS="1"))
+        assert done.returncode in (0, 1), f"{done.stdout}\n{done.stderr}"
+        sections = re.split(r"^Checking (\S+) ", done.stdout, flags=re.MULTILINE)[1:]
+        return dict(zip(sections[::2], sections[1::2]))
+
+    # Two checkers, each over half of the corpus, one torch thread each (two cores here).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        printed = {name: text for half in pool.map(checked, [notebooks[::2], notebooks[1::2]])
+                   for name, text in half.items()}
+    ours = {notebook: dict((f, status) for status, f in re.findall(r"^(PASS|FAIL)  (\w+)$",
+                                                                   printed.get(notebook.name, ""), re.MULTILINE))
+            for notebook in notebooks}
+    # What a student reads for a mistake: expected and got, then the hint (wrapped to the page).
+    words = " ".join(printed["sum_not_mean.ipynb"].split())
+    assert re.search(r"compared with torch's cross_entropy: expected 10\.79\d*, got 64\.7\d*\.", words)
+    assert "Hint: Average over all positions with `torch.mean`: a sum grows with the batch" in words
+    assert "4 of 5 functions pass" in words
+    disagreements = []
+    for notebook, verdicts in ours.items():
+        result = graded_corpus[notebook.stem]
+        kit = {f.name: "PASS" if any(c.visible for c in f.checks) and all(c.passed for c in f.checks if c.visible)
+               else "FAIL" for f in result.functions}
+        if verdicts != kit:
+            disagreements.append((notebook.stem, verdicts, kit))
+    assert len(ours) >= 35 and disagreements == []

@@ -8,7 +8,7 @@ and hints here are the grader's own.
 
 Two ways to use it:
 
-    python check.py [NOTEBOOK]          the saved notebook, run in a child process with a time
+    python check.py [NOTEBOOK ...]      the saved notebook, run in a child process with a time
                                         limit per cell and per call; exit status 0 when all pass
     from check import check; check()    in the notebook: the functions of the running kernel
 
@@ -24,10 +24,10 @@ import math
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -265,6 +265,8 @@ def call_and_judge(function, call: dict, limit: float | None = None) -> Verdict:
 
 
 def _main_thread() -> bool:
+    import threading
+
     return threading.current_thread() is threading.main_thread()
 
 
@@ -333,24 +335,136 @@ def check(namespace: dict | None = None) -> None:
     print(summary(verdicts))
 
 
+# ---------------------------------------------------------------- building the notebook's model, once
+
+MODEL_MODULE, MODEL_CLASS = "gpt2", "GPTModel"
+RANDOM_FILLS = ("uniform_", "normal_", "bernoulli_", "random_", "exponential_", "cauchy_", "log_normal_",
+                "geometric_")
+
+
+def skip_random_init():
+    """A torch mode that builds a model's structure without drawing its random initial values.
+
+    When every parameter and buffer is then replaced by a recorded one, drawing 163M random
+    numbers first is wasted; allocation without a fill is nearly free (the pages are never
+    touched). Building on the meta device would do the same, but its first use imports
+    torch._dynamo: seconds. The grader's model cache builds its replays with it too.
+    """
+    import torch
+    from torch.overrides import TorchFunctionMode
+
+    fills = {getattr(torch.Tensor, name) for name in RANDOM_FILLS}
+
+    class SkipRandomInit(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            if func in fills or getattr(func, "__module__", None) == "torch.nn.init":
+                return args[0] if args else next(iter(kwargs.values()))
+            return func(*args, **(kwargs or {}))
+
+    return SkipRandomInit()
+
+
+def same_layout(model, shapes: dict[str, tuple]) -> bool:
+    """Whether ``shapes`` (name -> (shape, dtype name)) covers every parameter and buffer of
+    ``model`` exactly: then nothing of a skipped initialisation survives replacing them."""
+    state = model.state_dict(keep_vars=True)
+    built = {name for name, _ in model.named_parameters()} | {name for name, _ in model.named_buffers()}
+    return built == set(state) == set(shapes) and all(
+        (list(t.shape), str(t.dtype).removeprefix("torch.")) == (list(shapes[n][0]), shapes[n][1])
+        for n, t in state.items())
+
+
+class ModelMemo:
+    """The models the release notebook's own setup builds, kept in the warm process: a notebook that
+    builds the same model (same class, configuration and random state) gets the same parameters
+    without drawing them again, and the random generator left where the plain build leaves it.
+
+    A forked child shares the kept tensors' memory copy-on-write: its writes stay its own.
+    """
+
+    def __init__(self):
+        self.kept: dict[str, tuple[dict, Any]] = {}
+
+    @staticmethod
+    def key(cls: type, cfg: Any, args: tuple, kwargs: dict) -> str | None:
+        import hashlib
+
+        import torch
+
+        if args or kwargs or not isinstance(cfg, dict):
+            return None
+        try:
+            config = json.dumps(cfg, sort_keys=True)
+        except (TypeError, ValueError):
+            return None
+        rng = hashlib.sha256(torch.get_rng_state().numpy().tobytes()).hexdigest()
+        return f"{cls.__module__}.{cls.__qualname__}|{config}|{rng}"
+
+    def record(self, cls: type) -> None:
+        import torch
+
+        original = cls.__init__
+
+        def __init__(model, cfg, *args, **kwargs):
+            key = self.key(cls, cfg, args, kwargs)
+            original(model, cfg, *args, **kwargs)
+            if key is not None:
+                state = {n: t.detach() for n, t in model.state_dict(keep_vars=True).items()}
+                self.kept[key] = (state, torch.get_rng_state())
+
+        cls.__init__ = __init__
+        self.original = original
+
+    def replay(self, cls: type) -> None:
+        import torch
+
+        original, used = self.original, set()
+
+        def __init__(model, cfg, *args, **kwargs):
+            key = self.key(cls, cfg, args, kwargs)
+            if key not in self.kept:
+                return original(model, cfg, *args, **kwargs)
+            state, rng_after = self.kept[key]
+            shapes = {name: (t.shape, str(t.dtype).removeprefix("torch.")) for name, t in state.items()}
+            rng_before = torch.get_rng_state()
+            with skip_random_init():
+                original(model, cfg)
+            if not same_layout(model, shapes):
+                torch.set_rng_state(rng_before)
+                return original(model, cfg)
+            for name, tensor in state.items():
+                tensor = tensor.clone() if key in used else tensor  # two models never share memory
+                owner_name, _, leaf = name.rpartition(".")
+                owner = model.get_submodule(owner_name) if owner_name else model
+                if leaf in owner._parameters:
+                    owner._parameters[leaf] = torch.nn.Parameter(tensor, owner._parameters[leaf].requires_grad)
+                else:
+                    owner._buffers[leaf] = tensor
+            used.add(key)
+            torch.set_rng_state(rng_after)
+
+        cls.__init__ = __init__
+
+
 # ---------------------------------------------------------------- a saved notebook, in a child process
 
 MAGIC_LINE = re.compile(r"^\s*[%!]")
 PLAIN_CELL_MAGICS = ("%%time", "%%timeit", "%%capture")
 
 
-def code_cells(notebook: Path) -> list[str]:
-    """The code of every code cell, as plain Python: IPython's own translation when IPython is
-    installed (as in Jupyter and Colab), else magics and shell lines are left out."""
+def code_cells(notebook: Path) -> list[tuple[int, str]]:
+    """(position, code) of every code cell, counting every cell from 1 as the grader names them; the
+    code as plain Python: IPython's own translation when IPython is installed (as in Jupyter and
+    Colab), else magics and shell lines are left out."""
     cells = json.loads(notebook.read_text(encoding="utf-8-sig"))["cells"]
-    sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-               for c in cells if c.get("cell_type") == "code"]
+    sources = [(position, "".join(c["source"]) if isinstance(c["source"], list) else c["source"])
+               for position, c in enumerate(cells, start=1) if c.get("cell_type") == "code"]
     try:
         from IPython.core.inputtransformer2 import TransformerManager
     except ImportError:
-        return [_without_magics(source) for source in sources]
+        return [(position, _without_magics(source)) for position, source in sources]
     manager = TransformerManager()
-    return [manager.transform_cell(source) for source in sources]
+    return [(position, manager.transform_cell(source)) for position, source in sources]
 
 
 def _without_magics(source: str) -> str:
@@ -362,27 +476,66 @@ def _without_magics(source: str) -> str:
     return "\n".join("pass" if MAGIC_LINE.match(line) else line for line in lines)
 
 
-def _child(notebook: Path, skip_cells: set[int], skip_functions: set[str], events) -> None:
+def _setup_cells(checks: dict) -> list[str]:
+    """The release notebook's own setup: its locked code cells that carry no points (trusted)."""
+    release = json.loads((HERE / f"{checks['assignment']}.ipynb").read_text(encoding="utf-8"))
+    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in release["cells"]
+            if c.get("cell_type") == "code" and c.get("metadata", {}).get("nbgrader", {}).get("locked")
+            and not c["metadata"]["nbgrader"].get("grade")]
+
+
+def warm_up() -> dict:
+    """Pay once what every run of a notebook pays: imports, the tokenizer, the checks, the model."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # before any op: a process with an intra-op pool must not fork
+    _tokenizer()
+    checks = load_checks()
+    try:
+        code_cells(HERE / f"{checks['assignment']}.ipynb")  # imports IPython's translator, if it is there
+        sys.path.insert(0, str(HERE))
+        model_class = getattr(__import__(MODEL_MODULE), MODEL_CLASS)
+        memo = ModelMemo()
+        memo.record(model_class)
+        scratch = {"__name__": "__warm__"}
+        cwd = os.getcwd()
+        os.chdir(HERE)
+        try:
+            for source in _setup_cells(checks):
+                exec(compile(source, "<setup>", "exec"), scratch)
+        finally:
+            os.chdir(cwd)
+        memo.replay(model_class)
+    except Exception:  # noqa: BLE001 - without the memo, notebooks build their models themselves
+        pass
+    return {"checks": checks, "threads": threads}
+
+
+def _child(notebook: Path, skip_cells: set[int], skip_functions: set[str], events, warm: dict) -> None:
     """Run the notebook's cells, then the checks, telling the parent what is running (it keeps time)."""
+    import torch
 
     def tell(**event):
         events.write(json.dumps(event) + "\n")
         events.flush()
 
-    os.chdir(notebook.parent)
-    sys.path.insert(0, str(notebook.parent))
+    torch.set_num_threads(warm["threads"])  # the warm process never ran a parallel op: a fresh pool is safe
+    # As the grader runs it: in the assignment's folder (gpt2.py, tiktoken_cache/), wherever the file is.
+    os.chdir(HERE)
+    sys.path.insert(0, str(HERE))
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-    for index, source in enumerate(code_cells(notebook)):
+    for index, source in code_cells(notebook):
         if index in skip_cells:
             continue
         tell(event="cell", index=index, first_line=source.strip().split("\n")[0][:60])
         try:
-            exec(compile(source, f"<cell {index + 1}>", "exec"), namespace)
+            exec(compile(source, f"<cell {index}>", "exec"), namespace)
         except BaseException as exc:  # noqa: BLE001 - the notebook carries on, as the grader's run does
             if isinstance(exc, KeyboardInterrupt):
                 raise
             tell(event="cell_error", index=index, error=_error_text(exc))
-    checks = load_checks()
+    checks = warm["checks"]
     for name in checks["functions"]:
         if name in skip_functions:
             continue
@@ -393,33 +546,106 @@ def _child(notebook: Path, skip_cells: set[int], skip_functions: set[str], event
     tell(event="done")
 
 
-def check_notebook(notebook: Path, out=print) -> bool:
-    """Check a saved notebook; the child is ended and restarted without a cell, or a function, that
-    runs past its time limit."""
+def serve(control: socket.socket) -> None:
+    """The warm process: fork a child per request, which runs one notebook and reports on the fds it
+    was sent (events, stderr); the parent keeps time and ends a child by its process group."""
+    os.environ[OUTSIDE] = "1"
+    warm = warm_up()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    control.send(b"ready")
+    while True:
+        message, fds, _, _ = socket.recv_fds(control, 65536, 2)
+        if not message:
+            return
+        request = json.loads(message)
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            os.setsid()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            null = os.open(os.devnull, os.O_RDWR)
+            os.dup2(null, 0)
+            os.dup2(null, 1)
+            os.dup2(fds[1], 2)
+            try:
+                with os.fdopen(fds[0], "w") as events:
+                    _child(Path(request["notebook"]), set(request["skip_cells"]), set(request["skip_functions"]),
+                           events, warm)
+            finally:
+                os._exit(0)
+        for fd in fds:
+            os.close(fd)
+        control.send(json.dumps({"pid": pid}).encode())
+
+
+class WarmProcess:
+    """``python check.py --warm`` in a child process of ours: one per ``python check.py``, for all
+    the notebooks it checks and every restart after a cell or call ran out of time."""
+
+    def __init__(self):
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--warm", str(theirs.fileno())],
+                                        pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, start_new_session=True)
+        theirs.close()
+        self.control.settimeout(600)
+        if self.control.recv(16) != b"ready":
+            raise RuntimeError("the checker could not start torch; run `python -c \"import torch, tiktoken\"` "
+                               "to see why")
+        self.control.settimeout(None)
+
+    def run(self, notebook: Path, skip_cells: set[int], skip_functions: set[str]) -> tuple[int, int, int]:
+        """Start one run of ``notebook``: (the child's pid, its events fd, its stderr fd) to read."""
+        events_r, events_w = os.pipe()
+        stderr_r, stderr_w = os.pipe()
+        request = {"notebook": str(notebook.resolve()), "skip_cells": sorted(skip_cells),
+                   "skip_functions": sorted(skip_functions)}
+        socket.send_fds(self.control, [json.dumps(request).encode()], [events_w, stderr_w])
+        os.close(events_w)
+        os.close(stderr_w)
+        return json.loads(self.control.recv(4096))["pid"], events_r, stderr_r
+
+    def close(self) -> None:
+        self.control.close()
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+
+
+def check_notebook(notebook: Path, warm: WarmProcess | None = None, out=print) -> bool:
+    """Check a saved notebook; a run is ended, and the notebook run again without a cell or a
+    function, when that cell or call runs past its time limit."""
     limits = summary_data()
-    cell_limit, call_limit = limits["cell_timeout"], limits["call_timeout"]
     try:
         code_cells(notebook)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         reason = f"{notebook.name} cannot be read as a notebook ({type(exc).__name__}: {exc}); open it in Jupyter"
         verdicts = {name: Verdict(False, reason) for name in limits["functions"]}
         for name, verdict in verdicts.items():
             out(render(name, verdict))
         out(summary(verdicts))
         return False
+    own = warm is None
+    warm = warm or WarmProcess()
     skip_cells: set[int] = set()
     verdicts: dict[str, Verdict] = {}
-    for _ in range(50):
-        outcome = _run_child(notebook, skip_cells, set(verdicts), cell_limit, call_limit, verdicts, out)
-        if outcome is None:
-            break
-        kind, what = outcome
-        if kind == "cell":
-            skip_cells.add(what)
-        else:
-            verdicts[what] = Verdict(False, f"{what} took longer than {call_limit:g} s; look for a loop that "
-                                            "never ends.")
-            out(render(what, verdicts[what]))
+    try:
+        for _ in range(100):
+            ran_out = _run_once(warm, notebook, skip_cells, verdicts, limits, out)
+            if ran_out is None:
+                break
+            kind, what = ran_out
+            if kind == "cell":
+                skip_cells.add(what)
+            else:
+                verdicts[what] = Verdict(False, f"{what} took longer than {limits['call_timeout']:g} s; look for a "
+                                                "loop that never ends.")
+                out(render(what, verdicts[what]))
+    finally:
+        if own:
+            warm.close()
     for name in limits["functions"]:
         if name not in verdicts:
             verdicts[name] = Verdict(False, f"{name} could not be checked: the notebook's process ended.")
@@ -428,95 +654,86 @@ def check_notebook(notebook: Path, out=print) -> bool:
     return all(v.passed for v in verdicts.values())
 
 
-def _run_child(notebook, skip_cells, skip_functions, cell_limit, call_limit, verdicts, out):
-    """One run of the child; None when it finished, or what ran out of time: ("cell", i) or ("call", f)."""
-    argv = [sys.executable, str(Path(__file__).resolve()), "--child", str(notebook.resolve()),
-            ",".join(map(str, sorted(skip_cells))), ",".join(sorted(skip_functions))]
-    read, write = os.pipe()
-    child = subprocess.Popen(argv, pass_fds=(write,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, env={**os.environ, "CHECK_EVENTS_FD": str(write), OUTSIDE: "1"},
-                             start_new_session=True)
-    threading.Thread(target=_keep_tail, args=(child,), daemon=True).start()
-    os.close(write)
-    running, started = None, time.monotonic()
-    with os.fdopen(read) as events:
-        import selectors
+def _run_once(warm: WarmProcess, notebook: Path, skip_cells: set[int], verdicts: dict, limits: dict, out):
+    """One run of the notebook; None when it finished, or what ran out of time: ("cell", i) or ("call", f)."""
+    import selectors
 
-        selector = selectors.DefaultSelector()
-        selector.register(events, selectors.EVENT_READ)
-        buffer = ""
-        while True:
-            limit = cell_limit if running and running[0] == "cell" else call_limit
-            remaining = limit - (time.monotonic() - started) if running else 600
-            if remaining <= 0 or not selector.select(timeout=remaining):
-                _kill(child)
-                if running is None:
-                    return None
-                if running[0] == "cell":
-                    out(f"Cell {running[1] + 1} ran longer than {cell_limit:g} s and was left out: "
-                        f"{running[2]!r}")
-                return running[:2]
-            chunk = os.read(events.fileno(), 65536).decode()
-            if not chunk:
-                child.wait()
-                time.sleep(0.05)  # the last of stderr
-                tail = getattr(child, "stderr_tail", b"").decode(errors="replace").strip().splitlines()[-3:]
-                out(f"The notebook's process ended (exit status {child.returncode}) before the checks finished"
-                    + (": " + " | ".join(tail) if tail else "."))
-                return None
-            buffer += chunk
-            while "\n" in buffer:
-                line, buffer = buffer.split("\n", 1)
-                event = json.loads(line)
-                started = time.monotonic()
-                if event["event"] == "cell":
-                    running = ("cell", event["index"], event["first_line"])
-                elif event["event"] == "cell_error":
-                    out(f"Cell {event['index'] + 1} raised {event['error']}")
-                elif event["event"] == "call":
-                    running = ("call", event["function"])
-                elif event["event"] == "verdict":
-                    verdict = Verdict(event["passed"], event["message"], [tuple(m) for m in event["mistakes"]])
-                    verdicts[event["function"]] = verdict
-                    out(render(event["function"], verdict))
-                    running = None
-                elif event["event"] == "done":
-                    child.wait()
-                    return None
-
-
-def _keep_tail(child: subprocess.Popen) -> None:
-    """The end of what the notebook wrote on stderr: shown if its process ends before the checks do."""
-    child.stderr_tail = b""
-    for chunk in iter(lambda: child.stderr.read(4096), b""):
-        child.stderr_tail = (child.stderr_tail + chunk)[-2000:]
-
-
-def _kill(child: subprocess.Popen) -> None:
+    pid, events_fd, stderr_fd = warm.run(notebook, skip_cells, set(verdicts))
+    tail = bytearray()
+    selector = selectors.DefaultSelector()
+    selector.register(events_fd, selectors.EVENT_READ)
+    selector.register(stderr_fd, selectors.EVENT_READ)
+    running, started, buffer = None, time.monotonic(), ""
     try:
-        os.killpg(child.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    child.wait()
+        while True:
+            limit = limits["cell_timeout"] if running and running[0] == "cell" else limits["call_timeout"]
+            remaining = limit - (time.monotonic() - started) if running else 600
+            ready = selector.select(timeout=max(remaining, 0)) if remaining > 0 else []
+            if not ready:
+                if running and running[0] == "cell":
+                    out(f"Cell {running[1]} ran longer than {limits['cell_timeout']:g} s and was left out: "
+                        f"{running[2]!r}")
+                return running[:2] if running else None
+            for key, _ in ready:
+                chunk = os.read(key.fd, 65536)
+                if key.fd == stderr_fd:
+                    tail = (tail + chunk)[-2000:]
+                    continue
+                if not chunk:
+                    lines = tail.decode(errors="replace").strip().splitlines()[-3:]
+                    out("The notebook's process ended before the checks finished"
+                        + (": " + " | ".join(lines) if lines else "."))
+                    return None
+                buffer += chunk.decode()
+                while "\n" in buffer:
+                    line, buffer = buffer.split("\n", 1)
+                    event = json.loads(line)
+                    started = time.monotonic()
+                    if event["event"] == "cell":
+                        running = ("cell", event["index"], event["first_line"])
+                    elif event["event"] == "cell_error":
+                        out(f"Cell {event['index']} raised {event['error']}")
+                    elif event["event"] == "call":
+                        running = ("call", event["function"])
+                    elif event["event"] == "verdict":
+                        verdict = Verdict(event["passed"], event["message"], [tuple(m) for m in event["mistakes"]])
+                        verdicts[event["function"]] = verdict
+                        out(render(event["function"], verdict))
+                        running = None
+                    elif event["event"] == "done":
+                        return None
+    finally:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        selector.close()
+        os.close(events_fd)
+        os.close(stderr_fd)
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["--child"]:
-        notebook, cells, functions = argv[1], argv[2], argv[3]
-        with os.fdopen(int(os.environ["CHECK_EVENTS_FD"]), "w") as events:
-            _child(Path(notebook), {int(i) for i in cells.split(",") if i},
-                   set(filter(None, functions.split(","))), events)
+    if argv[:1] == ["--warm"]:
+        serve(socket.socket(fileno=int(argv[1])))
         return 0
     if argv[:1] in (["-h"], ["--help"]):
         print(__doc__)
         return 0
-    notebook = Path(argv[0]) if argv else HERE / f"{summary_data()['assignment']}.ipynb"
-    if not notebook.is_file():
-        print(f"No notebook at {notebook}. Usage: python check.py [NOTEBOOK.ipynb] (default: the assignment's "
-              "notebook beside check.py)")
+    notebooks = [Path(arg) for arg in argv] or [HERE / f"{summary_data()['assignment']}.ipynb"]
+    missing = [str(n) for n in notebooks if not n.is_file()]
+    if missing:
+        print(f"No notebook at {', '.join(missing)}. Usage: python check.py [NOTEBOOK.ipynb ...] (default: the "
+              "assignment's notebook beside check.py)")
         return 2
-    print(f"Checking {notebook.name} (the visible checks; the grader also runs hidden ones)")
-    return 0 if check_notebook(notebook) else 1
+    warm = WarmProcess()
+    try:
+        passed = []
+        for notebook in notebooks:
+            print(f"Checking {notebook.name} (the visible checks; the grader also runs hidden ones)", flush=True)
+            passed.append(check_notebook(notebook, warm, out=lambda line: print(line, flush=True)))
+    finally:
+        warm.close()
+    return 0 if all(passed) else 1
 
 
 if __name__ == "__main__":
