@@ -552,12 +552,12 @@ def serve(control: socket.socket) -> None:
     os.environ[OUTSIDE] = "1"
     warm = warm_up()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
-    control.send(b"ready")
+    control.sendall(b"ready\n")
     while True:
-        message, fds, _, _ = socket.recv_fds(control, 65536, 2)
+        message, fds, _, _ = socket.recv_fds(control, 65536, 2)  # the fds come with the first byte
         if not message:
             return
-        request = json.loads(message)
+        request = json.loads(message + _line(control) if not message.endswith(b"\n") else message)
         pid = os.fork()
         if pid == 0:
             control.close()
@@ -575,7 +575,18 @@ def serve(control: socket.socket) -> None:
                 os._exit(0)
         for fd in fds:
             os.close(fd)
-        control.send(json.dumps({"pid": pid}).encode())
+        control.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+
+
+def _line(sock: socket.socket) -> bytes:
+    """The rest of one newline-ended message (empty if the other side is gone)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 class WarmProcess:
@@ -583,13 +594,14 @@ class WarmProcess:
     the notebooks it checks and every restart after a cell or call ran out of time."""
 
     def __init__(self):
-        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        # A stream socket (macOS has no SOCK_SEQPACKET): newline-ended JSON, one message at a time.
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--warm", str(theirs.fileno())],
                                         pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, start_new_session=True)
         theirs.close()
         self.control.settimeout(600)
-        if self.control.recv(16) != b"ready":
+        if _line(self.control) != b"ready\n":
             raise RuntimeError("the checker could not start torch; run `python -c \"import torch, tiktoken\"` "
                                "to see why")
         self.control.settimeout(None)
@@ -600,10 +612,10 @@ class WarmProcess:
         stderr_r, stderr_w = os.pipe()
         request = {"notebook": str(notebook.resolve()), "skip_cells": sorted(skip_cells),
                    "skip_functions": sorted(skip_functions)}
-        socket.send_fds(self.control, [json.dumps(request).encode()], [events_w, stderr_w])
+        socket.send_fds(self.control, [json.dumps(request).encode() + b"\n"], [events_w, stderr_w])
         os.close(events_w)
         os.close(stderr_w)
-        return json.loads(self.control.recv(4096))["pid"], events_r, stderr_r
+        return json.loads(_line(self.control))["pid"], events_r, stderr_r
 
     def close(self) -> None:
         self.control.close()
@@ -725,7 +737,15 @@ def main(argv: list[str]) -> int:
         print(f"No notebook at {', '.join(missing)}. Usage: python check.py [NOTEBOOK.ipynb ...] (default: the "
               "assignment's notebook beside check.py)")
         return 2
-    warm = WarmProcess()
+    if not hasattr(os, "fork"):
+        print("python check.py needs Linux or macOS (it forks a process per run). Here, run the notebook's "
+              "last cell, check(), instead.")
+        return 2
+    try:
+        warm = WarmProcess()
+    except (RuntimeError, OSError) as exc:
+        print(f"The checker could not start: {exc}")
+        return 2
     try:
         passed = []
         for notebook in notebooks:
