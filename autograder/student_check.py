@@ -59,8 +59,6 @@ def describe(value: Any) -> str:
         return f"{str(value.dtype).removeprefix('torch.')} tensor of shape {tuple(value.shape)}"
     if isinstance(value, str):
         return repr(value if len(value) <= 40 else value[:37] + "...")
-    if type(value).__name__ == "Unsupported" and hasattr(value, "type_name"):  # the grader's wire stand-in
-        return f"a {value.type_name} object"
     return repr(value)[:60]
 
 

@@ -45,6 +45,9 @@ class Unsupported:
     type_name: str
     text: str
 
+    def __repr__(self) -> str:  # how messages name it (student_check.describe falls back to repr)
+        return f"a {self.type_name} object"
+
 
 @dataclass(frozen=True)
 class Ref:
