@@ -10,7 +10,16 @@ Two ways to use it:
 
     python check.py [NOTEBOOK ...]      the saved notebook, run in a child process with a time
                                         limit per cell and per call; exit status 0 when all pass
+    python check.py --stop              end the checker waiting in the background (see below)
     from check import check; check()    in the notebook: the functions of the running kernel
+
+The first ``python check.py`` starts a warm process (torch imported, the notebook's model built)
+and leaves it waiting in the background (it holds about 1 GB), so that the next check starts in
+about a second instead of several. It ends itself after 5 minutes without a check (``python check.py --stop`` ends it now);
+when ``check.py``, ``checks.pt`` or a module beside them changes, the next check starts another.
+Its socket lives in a folder only you can open. Set
+CHECK_PY_LINGER to the seconds it should wait (0: no background process; the check then ends
+every process it started).
 
 Only the standard library is imported here at the top; torch and tiktoken, which the notebook
 needs anyway, are imported where the notebook's code runs. This is a self-check: the grade comes
@@ -19,14 +28,18 @@ from the grader, which runs the visible checks and hidden ones in its sandbox.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import math
 import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from dataclasses import dataclass, field
@@ -544,21 +557,97 @@ def _child(notebook: Path, skip_cells: set[int], skip_functions: set[str], event
     tell(event="done")
 
 
-def serve(control: socket.socket) -> None:
-    """The warm process: fork a child per request, which runs one notebook and reports on the fds it
-    was sent (events, stderr); the parent keeps time and ends a child by its process group."""
+LINGER = 300.0  # seconds the shared warm process waits in the background for the next check
+
+
+def _linger() -> float:
+    try:
+        return float(os.environ.get("CHECK_PY_LINGER", LINGER))
+    except ValueError:
+        return LINGER
+
+
+def _warm() -> dict:
     os.environ[OUTSIDE] = "1"
     warm = warm_up()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    return warm
+
+
+def serve_own(control: socket.socket) -> None:
+    """The warm process of one ``python check.py`` alone (no linger): it ends with that command."""
+    warm = _warm()
     control.sendall(b"ready\n")
+    _serve_runs(control, warm)
+
+
+def serve_shared(address: Path) -> None:
+    """The shared warm process: listen at ``address``, warm up once, then take one check at a time
+    until none comes for the linger time. A check connects while holding the address's lock, and the
+    process leaves only while holding it too, after a last look for a waiting check: so a check that
+    connected is always served, and the socket removed is always this process's own."""
+    import fcntl
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(address))  # before warming up: the check that started us connects, and waits
+    listener.listen(8)
+    own = address.stat().st_ino
+    warm = _warm()
+    listener.settimeout(_linger())
+    with open(_lock_path(address), "w") as lock:
+        while True:
+            try:
+                control, _ = listener.accept()
+            except (TimeoutError, socket.timeout):
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                listener.setblocking(False)
+                try:
+                    control, _ = listener.accept()  # one that connected as we timed out
+                except BlockingIOError:
+                    break
+                finally:
+                    listener.settimeout(_linger())
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+            with control:
+                control.settimeout(None)
+                try:
+                    control.sendall(b"ready\n")
+                    outcome = _serve_runs(control, warm, listener)
+                except OSError:  # a check stopped with Ctrl-C, say: wait for the next one
+                    outcome = None
+                if outcome == "stop":
+                    fcntl.flock(lock, fcntl.LOCK_EX)
+                    _remove(address, own)  # before the connection closes: the stop is done when it reads so
+                    return
+        _remove(address, own)
+
+
+def _remove(address: Path, inode: int) -> None:
+    try:
+        if address.stat().st_ino == inode:
+            address.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def _serve_runs(control: socket.socket, warm: dict, listener: socket.socket | None = None) -> str | None:
+    """Fork a child per request, which runs one notebook and reports on the fds it was sent (events,
+    stderr); the check keeps time and ends a child by its process group. "stop" when asked to end.
+    A child keeps neither the connection nor the listener: one left running can answer no check."""
     while True:
         message, fds, _, _ = socket.recv_fds(control, 65536, 2)  # the fds come with the first byte
         if not message:
-            return
+            return None
         request = json.loads(message + _line(control) if not message.endswith(b"\n") else message)
+        if request.get("stop") or len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            return "stop"
         pid = os.fork()
         if pid == 0:
             control.close()
+            if listener is not None:
+                listener.close()
             os.setsid()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             null = os.open(os.devnull, os.O_RDWR)
@@ -587,22 +676,117 @@ def _line(sock: socket.socket) -> bytes:
     return data
 
 
-class WarmProcess:
-    """``python check.py --warm`` in a child process of ours: one per ``python check.py``, for all
-    the notebooks it checks and every restart after a cell or call ran out of time."""
+def background_address() -> Path:
+    """Where the shared warm process for these files listens: a socket named by everything it loaded
+    (this file, the checks, the modules beside them, the Python running it), in a folder of this
+    user's that no one else may open. A changed file names another socket, so a process that loaded
+    the old files is never used again (it ends after its linger time)."""
+    key = hashlib.sha256(f"{sys.executable}\0{HERE}".encode())
+    for path in sorted([*HERE.glob("*.py"), HERE / DATA, HERE / SUMMARY]):
+        key.update(path.name.encode() + b"\0" + path.read_bytes())
+    folder = Path(tempfile.gettempdir()) / f"course-kit-check-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
+        raise OSError(f"{folder} is not a folder that only you can open; set CHECK_PY_LINGER=0")
+    return folder / f"{key.hexdigest()[:16]}.sock"  # short: macOS allows 104 bytes of path
 
-    def __init__(self):
-        # A stream socket (macOS has no SOCK_SEQPACKET): newline-ended JSON, one message at a time.
-        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--warm", str(theirs.fileno())],
-                                        pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, start_new_session=True)
+
+def _lock_path(address: Path) -> Path:
+    return address.with_suffix(".lock")
+
+
+@contextlib.contextmanager
+def _locked(address: Path):
+    import fcntl  # not on Windows, where check() in the notebook must still import this file
+
+    with open(_lock_path(address), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _connect(address: Path) -> socket.socket | None:
+    """A connection to the warm process listening at ``address``, or None when none listens."""
+    control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        control.connect(str(address))
+        return control
+    except (FileNotFoundError, ConnectionRefusedError):
+        control.close()
+        return None
+
+
+def stop_background() -> str:
+    """End the shared warm process for these files, if one is waiting; what happened, in words."""
+    address = background_address()
+    with _locked(address):
+        control = _connect(address)
+    if control is None:
+        return "No checker was waiting in the background."
+    with control:
+        if _line(control) == b"ready\n":  # once warm, and once a check that holds it is done
+            control.sendall(json.dumps({"stop": True}).encode() + b"\n")
+            _line(control)
+    return "Stopped the checker that was waiting in the background."
+
+
+class WarmProcess:
+    """A connection to a warm process, for all the notebooks one ``python check.py`` checks and every
+    restart after a cell or call ran out of time.
+
+    With a linger time (the default), the warm process is shared: the first check starts it, the
+    next ones find it at ``background_address()``. With none, it is this command's own, and ends
+    with it. ``started`` says whether this connection had to start one.
+    """
+
+    def __init__(self, linger: float | None = None):
+        self.own = (_linger() if linger is None else linger) <= 0
+        self.started = False
+        for attempt in range(2):
+            self.control = self._own() if self.own else self._shared()
+            self.control.settimeout(600)
+            try:
+                ready = _line(self.control)
+            except OSError:
+                ready = b""
+            self.control.settimeout(None)
+            if ready == b"ready\n":
+                return
+            self.close()
+        raise RuntimeError("the checker could not start torch; run `python -c \"import torch, tiktoken\"` to see why")
+
+    def _start(self, *args: str, pass_fds=()) -> subprocess.Popen:
+        self.started = True
+        return subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *args], pass_fds=pass_fds,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                cwd=HERE, start_new_session=True)
+
+    def _own(self) -> socket.socket:
+        control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.process = self._start("--warm-fd", str(theirs.fileno()), pass_fds=(theirs.fileno(),))
         theirs.close()
-        self.control.settimeout(600)
-        if _line(self.control) != b"ready\n":
-            raise RuntimeError("the checker could not start torch; run `python -c \"import torch, tiktoken\"` "
-                               "to see why")
-        self.control.settimeout(None)
+        return control
+
+    def _shared(self) -> socket.socket:
+        """A connection to the shared warm process, started first if none listens."""
+        address = background_address()
+        with _locked(address):  # one check at a time connects, or starts it
+            control = _connect(address)
+            if control is not None:
+                return control
+            address.unlink(missing_ok=True)  # left by a process that was killed
+            control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            process = self._start("--warm-socket", str(address))
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and process.poll() is None:
+                try:
+                    control.connect(str(address))
+                    return control
+                except (FileNotFoundError, ConnectionRefusedError):
+                    time.sleep(0.01)
+            control.close()
+            raise RuntimeError("the checker's background process did not start; run `python -c \"import torch, "
+                               "tiktoken\"` to see why")
 
     def run(self, notebook: Path, skip_cells: set[int], skip_functions: set[str]) -> tuple[int, int, int]:
         """Start one run of ``notebook``: (the child's pid, its events fd, its stderr fd) to read."""
@@ -616,12 +800,14 @@ class WarmProcess:
         return json.loads(_line(self.control))["pid"], events_r, stderr_r
 
     def close(self) -> None:
+        """End this connection: a warm process of this command's own ends with it, a shared one waits."""
         self.control.close()
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait()
+        if self.own:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
 
 
 def check_notebook(notebook: Path, warm: WarmProcess | None = None, out=print) -> bool:
@@ -723,11 +909,17 @@ def _run_once(warm: WarmProcess, notebook: Path, skip_cells: set[int], verdicts:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["--warm"]:
-        serve(socket.socket(fileno=int(argv[1])))
+    if argv[:1] == ["--warm-fd"]:
+        serve_own(socket.socket(fileno=int(argv[1])))
+        return 0
+    if argv[:1] == ["--warm-socket"]:
+        serve_shared(Path(argv[1]))
         return 0
     if argv[:1] in (["-h"], ["--help"]):
         print(__doc__)
+        return 0
+    if argv == ["--stop"]:
+        print(stop_background() if hasattr(os, "fork") else "No checker waits in the background here.")
         return 0
     notebooks = [Path(arg) for arg in argv] or [HERE / f"{summary_data()['assignment']}.ipynb"]
     missing = [str(n) for n in notebooks if not n.is_file()]
@@ -744,6 +936,9 @@ def main(argv: list[str]) -> int:
     except (RuntimeError, OSError) as exc:
         print(f"The checker could not start: {exc}")
         return 2
+    if warm.started and not warm.own:
+        print(f"(Started the checker in the background, so that your next checks start faster. It ends after "
+              f"{_linger() / 60:g} minutes without one; `python check.py --stop` ends it now.)", flush=True)
     try:
         passed = []
         for notebook in notebooks:

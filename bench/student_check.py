@@ -1,7 +1,8 @@
 """Benchmark: the three ways to check one notebook, timed on the same correct notebook in one run.
 
 ``python check.py`` (the release's own checker, from a copy of the release folder, as a student
-runs it), ``python -m autograder check NOTEBOOK`` (the kit, sandboxed, from its warm store) and
+runs it: once with no checker waiting in the background, as a student's first check, and once
+more right after, as every later check), ``python -m autograder check NOTEBOOK`` (the kit, sandboxed, from its warm store) and
 ``nbgrader validate NOTEBOOK``, interleaved round by round so all see the same machine load, each
 as the command a user types, in a fresh process. Also times the in-notebook ``check()`` in a
 running kernel (the kernel is started and the notebook run once; only the call is timed).
@@ -60,19 +61,24 @@ def main() -> None:
         notebook = corpus.write(corpus.with_answers(), folder / "tokens_and_loss.ipynb")
         kit = [sys.executable, "-m", "autograder"]
         subprocess.run([*kit, "warm-up"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=900)
+        stop = [sys.executable, "check.py", "--stop"]  # untimed: each round's first check starts afresh
         commands = {
-            "python check.py": ([sys.executable, "check.py"], {"cwd": folder, "env": student_env}),
+            "python check.py, first": ([sys.executable, "check.py"], {"cwd": folder, "env": student_env}),
+            "python check.py, next": ([sys.executable, "check.py"], {"cwd": folder, "env": student_env}),
             "python -m autograder check": ([*kit, "check", str(notebook)], {"cwd": ROOT, "env": env}),
             "nbgrader validate": ([sys.executable, "-m", "nbgrader", "validate", str(notebook)],
                                   {"cwd": ROOT, "env": env}),
         }
         times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.rounds):
+            subprocess.run(stop, cwd=folder, env=student_env, check=True, capture_output=True)
             for name, (argv, kwargs) in commands.items():
                 ok = (lambda d: "Success!" in d.stdout) if "nbgrader" in name else (lambda d: d.returncode == 0)
                 times[name].append(timed(argv, ok, **kwargs))
+        subprocess.run(stop, cwd=folder, env=student_env, check=True, capture_output=True)
         times["check() in the notebook"] = in_notebook(folder, args.rounds)
     report(times, args.rounds)
+
 
 if __name__ == "__main__":
     main()

@@ -13,8 +13,12 @@ import json
 import os
 import re
 import shutil
+import signal
+import socket
+import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -28,9 +32,11 @@ ROOT = Path(__file__).resolve().parents[2]
 RELEASE = ROOT / "release" / "tokens_and_loss"
 
 
-def student_env() -> dict:
-    """No PYTHONPATH, and a working directory outside the kit: nothing of it can be imported."""
-    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "COURSE_KIT_CHECKING")}
+def student_env(linger: str = "0") -> dict:
+    """No PYTHONPATH, and a working directory outside the kit: nothing of it can be imported. No warm
+    process left in the background, but where a test asks for one."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "COURSE_KIT_CHECKING")}
+    return {**env, "CHECK_PY_LINGER": linger}
 
 
 @pytest.fixture
@@ -39,8 +45,8 @@ def folder(tmp_path) -> Path:
     return Path(shutil.copytree(RELEASE, tmp_path / "tokens_and_loss"))
 
 
-def check_py(folder: Path, *args: str, python: str = sys.executable) -> subprocess.CompletedProcess:
-    return subprocess.run([python, "check.py", *args], cwd=folder, env=student_env(), capture_output=True,
+def check_py(folder: Path, *args: str, python: str = sys.executable, linger: str = "0") -> subprocess.CompletedProcess:
+    return subprocess.run([python, "check.py", *args], cwd=folder, env=student_env(linger), capture_output=True,
                           text=True, timeout=300)
 
 
@@ -57,6 +63,57 @@ def test_a_correct_notebook_passes_every_function(folder):
                                      ("text_to_token_ids", "token_ids_to_text", "target_probas",
                                       "manual_cross_entropy", "perplexity")}
     assert "All 5 functions pass their visible checks" in done.stdout
+
+
+def _background_pid(folder: Path) -> int | None:
+    """The pid of the warm process waiting for ``folder``'s checks, from its socket's peer credentials."""
+    address = subprocess.run([sys.executable, "-c", "import check; print(check.background_address())"], cwd=folder,
+                             env=student_env(), capture_output=True, text=True, check=True).stdout.strip()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(address)
+        except (FileNotFoundError, ConnectionRefusedError):
+            return None
+        credentials = probe.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        return struct.unpack("3i", credentials)[0]
+
+
+def _gone(pid: int) -> bool:
+    for _ in range(200):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_first_check_leaves_a_warm_process_the_next_ones_use(folder):
+    """What makes a second `python check.py` start in about a second: the first one's warm process,
+    found again, started afresh when it was killed or its files changed, ended by --stop."""
+    corpus.write(corpus.with_answers(), folder / "tokens_and_loss.ipynb")
+    started = "Started the checker in the background"
+    first = check_py(folder, linger="120")
+    try:
+        assert first.returncode == 0 and started in first.stdout, first.stdout + first.stderr
+        pid = _background_pid(folder)
+        assert pid is not None
+        second = check_py(folder, linger="120")
+        assert second.returncode == 0 and started not in second.stdout, second.stdout + second.stderr
+        assert verdicts(second.stdout) == verdicts(first.stdout)
+        assert _background_pid(folder) == pid
+
+        os.kill(pid, signal.SIGKILL)  # its socket file stays behind
+        assert _gone(pid)
+        third = check_py(folder, linger="120")
+        assert third.returncode == 0 and started in third.stdout, third.stdout + third.stderr
+        assert _background_pid(folder) not in (None, pid)
+    finally:
+        pid = _background_pid(folder)
+        stopped = check_py(folder, "--stop")
+    assert "Stopped the checker" in stopped.stdout
+    assert _gone(pid) and _background_pid(folder) is None
+    assert "No checker was waiting" in check_py(folder, "--stop").stdout
 
 
 def test_a_hanging_call_costs_its_function_only(folder):
