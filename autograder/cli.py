@@ -15,7 +15,7 @@ from pathlib import Path
 
 from autograder import GraderError
 from autograder.assignment import Assignment, load_assignment
-from autograder.results import SubmissionResult
+from autograder.outputs.results import SubmissionResult
 from autograder.settings import Settings, add_limit_options, limits_from
 
 # Exit statuses: 0 done (whatever the scores), 1 check found failing functions, 2 a usage or setup
@@ -123,12 +123,12 @@ def _progress(bar: bool):
 
 
 def cmd_grade(args: argparse.Namespace, assignment: Assignment) -> int:
-    from autograder.batch import grade_directory
-    from autograder.feedback_page import write_feedback
-    from autograder.github_classroom import write_classroom
-    from autograder.grading import grade_or_flag
-    from autograder.report import batch_summary
-    from autograder.writers import write_gradescope, write_junit
+    from autograder.batch.local import grade_directory
+    from autograder.checks.grading import grade_or_flag
+    from autograder.integrations.github_classroom import write_classroom
+    from autograder.outputs.feedback_page import write_feedback
+    from autograder.outputs.report import batch_summary
+    from autograder.outputs.writers import write_gradescope, write_junit
 
     settings = _settings(args)
     if args.path.is_dir():
@@ -177,8 +177,8 @@ def _grader_errors(result: SubmissionResult) -> int:
 
 
 def cmd_check(args: argparse.Namespace, assignment: Assignment) -> int:
-    from autograder.grading import grade_or_flag
-    from autograder.report import render_check
+    from autograder.checks.grading import grade_or_flag
+    from autograder.outputs.report import render_check
 
     if not args.notebook.is_file():
         print(f"error: {args.notebook} is not a file", file=sys.stderr)
@@ -192,7 +192,7 @@ def cmd_check(args: argparse.Namespace, assignment: Assignment) -> int:
 
 
 def cmd_validate(args: argparse.Namespace, assignment: Assignment) -> int:
-    from autograder.validate import validate
+    from autograder.authoring.validate import validate
 
     problems = validate(assignment, _settings(args), say=print)
     if problems:
@@ -205,7 +205,7 @@ def cmd_validate(args: argparse.Namespace, assignment: Assignment) -> int:
 
 
 def cmd_warm_up(args: argparse.Namespace, assignment: Assignment) -> int:
-    from autograder.batch import prepare_warm_store
+    from autograder.warmup.prepare import prepare_warm_store
 
     store = prepare_warm_store(assignment, _settings(args))
     if store is None:
@@ -216,7 +216,7 @@ def cmd_warm_up(args: argparse.Namespace, assignment: Assignment) -> int:
 
 
 def cmd_student_checker(args: argparse.Namespace, assignment: Assignment) -> int:
-    from autograder.release_checks import write
+    from autograder.authoring.release_checks import write
 
     written = write(assignment)
     print(f"Wrote {', '.join(p.name for p in written)} into {assignment.source_dir}. "
@@ -225,7 +225,7 @@ def cmd_student_checker(args: argparse.Namespace, assignment: Assignment) -> int
 
 
 def cmd_report(args: argparse.Namespace, assignment: Assignment) -> int:
-    from autograder.class_report import write_report
+    from autograder.outputs.class_report import write_report
 
     page = write_report(args.out)
     print(f"Wrote {page}, with report.csv and report.json beside it.")
@@ -233,14 +233,14 @@ def cmd_report(args: argparse.Namespace, assignment: Assignment) -> int:
 
 
 def cmd_gradescope_bundle(args: argparse.Namespace, assignment: Assignment) -> int:
-    from autograder.gradescope import bundle
+    from autograder.integrations.gradescope import bundle
 
     print(f"Wrote {bundle(assignment, args.out)}: upload it as the assignment's autograder on Gradescope.")
     return 0
 
 
 def cmd_gradescope_run(args: argparse.Namespace, assignment: Assignment) -> int:
-    from autograder.gradescope import run
+    from autograder.integrations.gradescope import run
 
     path, result = run(assignment, args.root, _settings(args))
     print(f"Wrote {path}")

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
-from autograder.sandbox import Limits
+from autograder.sandbox.bwrap import Limits
 
 if TYPE_CHECKING:
     from autograder.assignment import Assignment

@@ -23,7 +23,7 @@ from pathlib import Path
 from distributed import LocalCluster
 
 from autograder.assignment import load_assignment
-from autograder.batch import prepare_warm_store
+from autograder.warmup.prepare import prepare_warm_store
 from bench.batch_throughput import ROOT, make_course, measure
 
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from autograder.assignment import load_assignment
-from autograder.grading import grade_notebook
+from autograder.checks.grading import grade_notebook
 from autograder.settings import Settings
 from tests import corpus
 

@@ -9,8 +9,8 @@ import nbformat
 import pytest
 
 from autograder.assignment import Assignment, load_assignment
-from autograder.batch import grade_directory
-from autograder.results import SubmissionResult
+from autograder.batch.local import grade_directory
+from autograder.outputs.results import SubmissionResult
 from autograder.settings import Settings
 from tests import corpus, installs
 

@@ -60,10 +60,11 @@ def gradescope_image(directory: Path, assignment: str = "tokens_and_loss",
     """Unpack the autograder zip as Gradescope does and run its setup.sh in a fresh environment.
 
     Returns (the /autograder folder, the environment's bin folder). ``template``: an environment
-from ``fresh_venv`` to start from a copy of, instead of a new one; ``compiled``: see ``fresh_venv``. Two steps of setup.sh are left
-    out, each for its reason: apt-get (it needs root on a fresh image and Debian's network; this
-    machine has bubblewrap already) and the line that installs torch from PyTorch's CPU index (not
-    reachable here: the same CPU build is installed from the machine's disk first instead).
+    from ``fresh_venv`` to start from a copy of, instead of a new one; ``compiled``: see
+    ``fresh_venv``. Two steps of setup.sh are left out, each for its reason: apt-get (it needs root
+    on a fresh image and Debian's network; this machine has bubblewrap already) and the line that
+    installs torch from PyTorch's CPU index (not reachable here: the same CPU build is installed
+    from the machine's disk first instead).
     """
     archive = directory / "autograder.zip"
     run([sys.executable, "-m", "autograder", "gradescope-bundle", "-o", str(archive), "--assignment", assignment],

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.batch import grade_directory
-from autograder.course import release_differences
+from autograder.authoring.course import release_differences
+from autograder.batch.local import grade_directory
 from autograder.settings import Settings
 from tests import corpus
 

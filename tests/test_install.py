@@ -66,7 +66,8 @@ def test_the_release_checker_agrees_with_the_kit_on_the_whole_corpus(student_ven
     def checked(notebooks: list[Path]) -> dict[Path, dict[str, str]]:
         """One `python check.py A.ipynb B.ipynb ...`: a verdict per function, per notebook."""
         done = subprocess.run([python, "check.py", *map(str, notebooks)], cwd=folder, capture_output=True,
-                              text=True, timeout=900, env=installs.image_env(student_venv, OMP_NUM_THREADS="1", CHECK_PY_LINGER="0"))
+                              text=True, timeout=900,
+                              env=installs.image_env(student_venv, OMP_NUM_THREADS="1", CHECK_PY_LINGER="0"))
         assert done.returncode in (0, 1), f"{done.stdout}\n{done.stderr}"
         sections = re.split(r"^Checking (\S+) ", done.stdout, flags=re.MULTILINE)[1:]
         return dict(zip(sections[::2], sections[1::2]))

@@ -1,9 +1,9 @@
 """Check your answers before you submit them: the assignment's visible checks, on your machine.
 
-This file ships beside the notebook (it is the kit's ``autograder/student_check.py``, copied as
-``check.py`` when the release is generated) with ``checks.pt``: the visible checks as data, their
-inputs and expected values computed by the kit from the reference answers. Neither carries an
-answer. The grader judges its visible checks with the functions below, so the verdicts, messages
+This file ships beside the notebook (it is the kit's ``autograder/sandbox/inside/student_check.py``,
+copied as ``check.py`` when the release is generated) with ``checks.pt``: the visible checks as
+data, their inputs and expected values computed by the kit from the reference answers. Neither
+carries an answer. The grader judges its visible checks with the functions below, so the verdicts, messages
 and hints here are the grader's own.
 
 Two ways to use it:
@@ -15,9 +15,9 @@ Two ways to use it:
 
 The first ``python check.py`` starts a warm process (torch imported, the notebook's model built)
 and leaves it waiting in the background (it holds about 1 GB), so that the next check starts in
-about a second instead of several. It ends itself after 5 minutes without a check (``python check.py --stop`` ends it now);
-when ``check.py``, ``checks.pt`` or a module beside them changes, the next check starts another.
-Its socket lives in a folder only you can open. Set
+about a second instead of several. It ends itself after 5 minutes without a check (``python
+check.py --stop`` ends it now); when ``check.py``, ``checks.pt`` or a module beside them changes,
+the next check starts another. Its socket lives in a folder only you can open. Set
 CHECK_PY_LINGER to the seconds it should wait (0: no background process; the check then ends
 every process it started).
 
@@ -481,7 +481,7 @@ def code_cells(notebook: Path) -> list[tuple[int, str]]:
 def _without_magics(source: str) -> str:
     lines = source.replace("\r\n", "\n").split("\n")
     if lines and lines[0].startswith("%%"):
-        if not lines[0].split()[0] in PLAIN_CELL_MAGICS:
+        if lines[0].split()[0] not in PLAIN_CELL_MAGICS:
             return ""
         lines = lines[1:]
     return "\n".join("pass" if MAGIC_LINE.match(line) else line for line in lines)

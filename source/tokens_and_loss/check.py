@@ -1,1 +1,1 @@
-../../autograder/student_check.py
+../../autograder/sandbox/inside/student_check.py

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import warm_store
-from autograder.gradebook import scores
+from autograder.outputs.gradebook import scores
+from autograder.warmup import store as warm_store
 from tests import corpus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +70,7 @@ def test_check_prints_and_exits_for_scripts(tmp_path, notebook, status, text):
 
 
 def test_check_names_a_hanging_cell_and_grades_the_rest(tmp_path):
-    from tests.autograder.test_submission import LOOPING_LOSS
+    from tests.autograder.checks.test_submission import LOOPING_LOSS
 
     path = corpus.write(corpus.with_answers(manual_cross_entropy=LOOPING_LOSS), tmp_path / "hangs.ipynb")
     done = run("check", str(path), "--cell-timeout", "4", "--call-timeout", "3")

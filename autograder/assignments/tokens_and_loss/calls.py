@@ -14,9 +14,9 @@ from functools import cache
 
 import torch
 
-from autograder import tokenizer as grader_tokenizer
 from autograder.assignments.tokens_and_loss import cases, hints
-from autograder.student_check import TOKENIZER, describe
+from autograder.checks import tokenizer as grader_tokenizer
+from autograder.sandbox.inside.student_check import TOKENIZER, describe
 from solutions import tokens_and_loss as reference
 
 

@@ -13,7 +13,7 @@ from functools import cache
 
 import torch
 
-from autograder.tensor_cache import cached
+from autograder.warmup.tensor_cache import cached
 from solutions.gpt2 import GPT_CONFIG_124M, GPTModel
 
 CONFIG = {**GPT_CONFIG_124M, "context_length": 256}

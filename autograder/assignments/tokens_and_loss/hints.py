@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import torch
 
-from autograder.student_check import matches
+from autograder.sandbox.inside.student_check import matches
 from solutions import tokens_and_loss as reference
 
 TORCH_LOSS_OPS = frozenset({"aten.nll_loss_forward", "aten.nll_loss2d_forward", "aten.nll_loss_nd", "aten.nll_loss",

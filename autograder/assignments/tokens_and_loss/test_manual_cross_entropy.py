@@ -4,7 +4,7 @@ computed without torch's own loss (see ``calls.manual_cross_entropy`` for the to
 import pytest
 
 from autograder.assignments.tokens_and_loss import calls, cases
-from autograder.expect import judged
+from autograder.checks.expect import judged
 
 pytestmark = pytest.mark.student_function("manual_cross_entropy")
 

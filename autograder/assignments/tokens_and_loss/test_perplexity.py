@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from autograder.assignments.tokens_and_loss import calls, cases
-from autograder.expect import judged
+from autograder.checks.expect import judged
 from solutions import tokens_and_loss as reference
 
 pytestmark = pytest.mark.student_function("perplexity")

@@ -3,7 +3,7 @@
 import pytest
 
 from autograder.assignments.tokens_and_loss import calls, cases
-from autograder.expect import judged
+from autograder.checks.expect import judged
 
 pytestmark = pytest.mark.student_function("target_probas")
 

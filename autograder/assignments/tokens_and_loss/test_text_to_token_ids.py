@@ -4,7 +4,7 @@ import pytest
 
 from autograder.assignments.tokens_and_loss import calls
 from autograder.assignments.tokens_and_loss.cases import TEXTS
-from autograder.expect import judged
+from autograder.checks.expect import judged
 
 pytestmark = pytest.mark.student_function("text_to_token_ids")
 

@@ -5,7 +5,7 @@ import torch
 
 from autograder.assignments.tokens_and_loss import calls
 from autograder.assignments.tokens_and_loss.cases import TEXTS
-from autograder.expect import judged
+from autograder.checks.expect import judged
 
 pytestmark = pytest.mark.student_function("token_ids_to_text")
 

@@ -1,0 +1,166 @@
+"""The pytest plugin behind the grader: a ``submission`` fixture and the ``student_function`` marker.
+
+Registered through the ``pytest11`` entry point, so an instructor can also run an assignment's
+checks directly::
+
+    pytest autograder/assignments/tokens_and_loss --submission alice.ipynb
+
+Each check is a test marked ``@pytest.mark.student_function("name")`` (the function it grades)
+and, if students may run it before submitting, ``@pytest.mark.visible``. Outcomes are kept in
+``config.stash`` and turned into a ``SubmissionResult`` at the end of the session.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.assignment import Assignment, load_assignment
+from autograder.checks.submission import StudentCodeFailed, Submission, open_submission
+from autograder.outputs.results import CheckResult, SubmissionResult, build
+from autograder.settings import Settings, add_limit_options, limits_from
+
+CHECKS = pytest.StashKey[dict]()
+STARTED = pytest.StashKey[float]()
+SUBMISSION = pytest.StashKey[Submission]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("autograder", "grading a notebook with the course autograder")
+    group.addoption("--submission", metavar="NOTEBOOK", default=None,
+                    help="notebook to grade; required by the submission fixture.")
+    group.addoption("--assignment", default="tokens_and_loss",
+                    help="assignment the notebook belongs to (default: tokens_and_loss).")
+    group.addoption("--course", metavar="DIR", default=None,
+                    help="course directory holding release/<assignment>/ (default: this checkout).")
+    group.addoption("--notebook-timeout", type=float, default=Settings.notebook_timeout, metavar="S",
+                    help=f"seconds for all of the notebook's cells (default: {Settings.notebook_timeout:g}).")
+    group.addoption("--call-timeout", type=float, default=None, metavar="S",
+                    help="seconds for one call of a student function (default: the assignment's).")
+    group.addoption("--cell-timeout", type=float, default=None, metavar="S",
+                    help="seconds for one notebook cell; a slower cell is skipped (default: the assignment's).")
+    group.addoption("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
+                    help="run student code in bubblewrap: auto (if available, else warn), bwrap (required), none.")
+    add_limit_options(group.addoption)
+    group.addoption("--warm-cache", metavar="DIR", default=None,
+                    help="model cache prepared for a batch: fork notebooks from a warm sandbox (used by batches).")
+    group.addoption("--keep-zygote", action="store_true", default=False,
+                    help="keep one warm sandbox per process for the next submission (used by batch workers).")
+    group.addoption("--results-json", metavar="PATH", default=None,
+                    help="write a Gradescope results.json for the submission to PATH.")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "student_function(name): the student function this check grades.")
+    config.addinivalue_line("markers", "visible: students may run this check before submitting (autograder check).")
+    config.stash[CHECKS] = {}
+    config.stash[STARTED] = time.monotonic()
+
+
+def settings_from(config: pytest.Config) -> Settings:
+    return Settings(notebook_timeout=config.getoption("notebook_timeout"),
+                    call_timeout=config.getoption("call_timeout"), cell_timeout=config.getoption("cell_timeout"),
+                    sandbox=config.getoption("sandbox"),
+                    limits=limits_from(config.getoption("memory_mb"), config.getoption("temp_mb"),
+                                       config.getoption("max_tasks")),
+                    max_notebook_bytes=int(config.getoption("max_notebook_mb") * 1024**2),
+                    warm_cache=config.getoption("warm_cache"), keep_zygote=config.getoption("keep_zygote"))
+
+
+@pytest.fixture(scope="session")
+def assignment(pytestconfig: pytest.Config) -> Assignment:
+    """The assignment being graded, bound to its course directory."""
+    course = pytestconfig.getoption("course")
+    return load_assignment(pytestconfig.getoption("assignment"), Path(course) if course else None)
+
+
+@pytest.fixture(scope="session")
+def submission(pytestconfig: pytest.Config, assignment: Assignment):
+    """The student's notebook, running in its own (sandboxed) process, for the whole session."""
+    path = pytestconfig.getoption("submission")
+    if path is None:
+        raise pytest.UsageError("the submission fixture needs a notebook: pass --submission PATH.")
+    with open_submission(Path(path), assignment, settings_from(pytestconfig)) as opened:
+        pytestconfig.stash[SUBMISSION] = opened
+        yield opened
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        grades = "submission" in getattr(item, "fixturenames", ())
+        if grades and item.get_closest_marker("student_function") is None:
+            raise pytest.UsageError(
+                f"{item.nodeid} does not say which student function it grades: "
+                "add @pytest.mark.student_function(\"name\") (or a module-level pytestmark).")
+
+
+def _message(excinfo: pytest.ExceptionInfo) -> tuple[str, str]:
+    """(outcome, message) for a failed check: student-facing text, not a traceback."""
+    exc = excinfo.value
+    if isinstance(exc, StudentCodeFailed):
+        return "failed", str(exc)
+    if isinstance(exc, AssertionError):
+        text = str(exc).split("\nassert ")[0].strip()
+        return "failed", text or "the check's condition was not met"
+    if isinstance(exc, pytest.skip.Exception):
+        return "failed", str(exc)
+    return "error", f"internal grader error: {type(exc).__name__}: {exc}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    checks = item.config.stash[CHECKS]
+    marker = item.get_closest_marker("student_function")
+    if marker is not None and (call.when == "call" or (call.when == "setup" and not report.passed)):
+        outcome, message = ("passed", "") if call.excinfo is None else _message(call.excinfo)
+        hints = getattr(call.excinfo.value, "hints", ()) if call.excinfo is not None else ()
+        name = item.name.removeprefix("test_").replace("_", " ")
+        checks[item.nodeid] = CheckResult(name, marker.args[0], item.get_closest_marker("visible") is not None,
+                                          outcome, message, hints=tuple(text for _, text in hints),
+                                          mistakes=tuple(mistake for mistake, _ in hints))
+    return report
+
+
+def _cell_note(opened: Submission, cell) -> str:
+    error, describe = cell.error, opened.notebook.describe
+    if error.cell is not None and error.cell != cell.index:
+        where = f" (from {describe(error.cell)}, line {error.line})"
+    else:
+        where = f" (line {error.line})" if error.line else ""
+    return f"{describe(cell.index)} raised {error.summary()}{where}; the cells after it still ran."
+
+
+def session_result(config: pytest.Config, student: str) -> SubmissionResult:
+    """The SubmissionResult for what this session checked."""
+    opened = config.stash.get(SUBMISSION, None)
+    notes = []
+    if opened is not None and opened._run is not None:
+        notes += list(opened.notebook.notes)
+        by_cell = [(cell.index, _cell_note(opened, cell)) for cell in opened._run.cells if cell.error is not None]
+        by_cell += [(index, f"{opened.notebook.describe(index)} was skipped: {why}. The notebook ran again "
+                            "without it, so only what that cell does is lost.")
+                    for index, why in opened._run.skipped.items()]
+        notes += [note for _, note in sorted(by_cell, key=lambda pair: pair[0] or 0)]
+        if opened._run.stopped:
+            notes.append(f"The notebook stopped early: {opened._run.stopped}.")
+    if opened is not None:
+        assignment = opened.assignment
+    else:  # the fixture never ran (e.g. every check was deselected)
+        course = config.getoption("course")
+        assignment = load_assignment(config.getoption("assignment"), Path(course) if course else None)
+    return build(assignment, student, list(config.stash[CHECKS].values()),
+                 execution_time=time.monotonic() - config.stash[STARTED], notes=tuple(notes),
+                 source=str(config.getoption("submission") or ""),
+                 sandboxed=bool(opened and opened.sandboxed))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    path = session.config.getoption("results_json")
+    if path and session.config.getoption("submission"):
+        from autograder.outputs.writers import write_gradescope
+
+        student = Path(session.config.getoption("submission")).stem
+        write_gradescope(session_result(session.config, student), Path(path))

@@ -1,0 +1,953 @@
+"""Check your answers before you submit them: the assignment's visible checks, on your machine.
+
+This file ships beside the notebook (it is the kit's ``autograder/sandbox/inside/student_check.py``,
+copied as ``check.py`` when the release is generated) with ``checks.pt``: the visible checks as
+data, their inputs and expected values computed by the kit from the reference answers. Neither
+carries an answer. The grader judges its visible checks with the functions below, so the verdicts, messages
+and hints here are the grader's own.
+
+Two ways to use it:
+
+    python check.py [NOTEBOOK ...]      the saved notebook, run in a child process with a time
+                                        limit per cell and per call; exit status 0 when all pass
+    python check.py --stop              end the checker waiting in the background (see below)
+    from check import check; check()    in the notebook: the functions of the running kernel
+
+The first ``python check.py`` starts a warm process (torch imported, the notebook's model built)
+and leaves it waiting in the background (it holds about 1 GB), so that the next check starts in
+about a second instead of several. It ends itself after 5 minutes without a check (``python
+check.py --stop`` ends it now); when ``check.py``, ``checks.pt`` or a module beside them changes,
+the next check starts another. Its socket lives in a folder only you can open. Set
+CHECK_PY_LINGER to the seconds it should wait (0: no background process; the check then ends
+every process it started).
+
+Only the standard library is imported here at the top; torch and tiktoken, which the notebook
+needs anyway, are imported where the notebook's code runs. This is a self-check: the grade comes
+from the grader, which runs the visible checks and hidden ones in its sandbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import re
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+DATA, SUMMARY = "checks.pt", "checks.json"
+OUTSIDE = "COURSE_KIT_CHECKING"  # set where a checker or the grader runs the whole notebook
+TOKENIZER = {"ref": "tokenizer"}  # an argument the checks name: GPT-2's tokenizer, built where the code runs
+
+
+# ---------------------------------------------------------------- the judge (shared with the grader)
+
+
+@dataclass
+class Verdict:
+    """What one call of a student function earned: passed, or the first failure and its hints."""
+
+    passed: bool
+    message: str = ""
+    mistakes: list[tuple[str, str]] = field(default_factory=list)  # (name, hint text)
+
+
+def describe(value: Any) -> str:
+    """A short, readable description of an argument or a result."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return f"{str(value.dtype).removeprefix('torch.')} tensor of shape {tuple(value.shape)}"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    return repr(value)[:60]
+
+
+def numbers(values, limit: int = 4) -> str:
+    """The first few numbers of a tensor, for a message."""
+    flat = values.reshape(-1)
+    shown = ", ".join(f"{float(v):.6g}" for v in flat[:limit])
+    if values.dim() == 0:
+        return shown
+    return f"[{shown}{', ...' if flat.numel() > limit else ''}]"
+
+
+def _isclose(actual, expected, rtol: float, atol: float) -> bool:
+    import torch
+
+    return bool(torch.isclose(actual.to(torch.float64), expected.to(torch.float64), rtol=rtol, atol=atol).all())
+
+
+def failure(expectation: dict, shown: str, value: Any, ops: set) -> str | None:
+    """The message for ``value`` failing one expectation of a call shown as ``shown``, or None if it holds.
+
+    Expectations are plain data: {"tensor": {dtype, shape, hint}}, {"str": True}, {"equal": ...},
+    {"close": tensor, "rtol", "atol"?, "row"?, "what"}, {"no_ops": [aten op names], "what"}.
+    """
+    import torch
+
+    if "tensor" in expectation:
+        spec = expectation["tensor"]
+        suffix = f" {spec['hint']}" if spec.get("hint") else ""
+        if not isinstance(value, torch.Tensor):
+            return f"{shown} should return a torch.Tensor; it returned {describe(value)}.{suffix}"
+        if spec.get("shape") is not None and list(value.shape) != list(spec["shape"]):
+            return f"{shown} returned a tensor of shape {tuple(value.shape)}; expected {tuple(spec['shape'])}.{suffix}"
+        if spec.get("dtype") is not None and str(value.dtype).removeprefix("torch.") != spec["dtype"]:
+            return (f"{shown} returned dtype {str(value.dtype).removeprefix('torch.')}; "
+                    f"expected {spec['dtype']}.{suffix}")
+        return None
+    if "str" in expectation:
+        return None if isinstance(value, str) else f"{shown} should return a str; it returned {describe(value)}."
+    if "equal" in expectation:
+        expected = expectation["equal"]
+        if isinstance(expected, str):
+            return None if value == expected else f"{shown} returned {value!r}; expected {expected!r}."
+        return None if torch.equal(value, expected) else (
+            f"{shown} returned {value.tolist()}; expected {expected.tolist()}.")
+    if "close" in expectation:
+        expected = expectation["close"]
+        if "row" in expectation:
+            value = value[expectation["row"]]
+        if _isclose(value, expected, expectation["rtol"], expectation.get("atol", 0.0)):
+            return None
+        return f"{expectation['what']}: expected {numbers(expected.to(torch.float64))}, got {numbers(value.to(torch.float64))}."
+    if "no_ops" in expectation:
+        used = sorted(ops & set(expectation["no_ops"]))
+        return f"{shown} used {expectation['what']} ({', '.join(used)})." if used else None
+    raise ValueError(f"unknown expectation {sorted(expectation)}")
+
+
+def matches(matcher: dict, value: Any, error: str, ops: set) -> bool:
+    """Whether a call's outcome shows a known mistake, as described by ``matcher`` (plain data).
+
+    A matcher recognises a mistake by what came back, never by the student's code: the wrong value
+    the mistake would give (computed by the kit for these inputs), an error, or an op it ran.
+    """
+    import torch
+
+    kind, arg = next(iter(matcher.items()))
+    if kind == "any":
+        return any(matches(m, value, error, ops) for m in arg)
+    if kind == "all":
+        return all(matches(m, value, error, ops) for m in arg)
+    if kind == "not":
+        return not matches(arg, value, error, ops)
+    if kind == "error_contains":
+        return arg in error
+    if kind == "ops_any":
+        return bool(ops & set(arg))
+    if kind == "python_float":
+        return isinstance(value, float)
+    if kind == "str_equal":
+        return isinstance(value, str) and value == arg
+    if not isinstance(value, torch.Tensor):
+        return False
+    if kind == "close":
+        return (value.is_floating_point() and list(value.shape) == list(arg.shape)
+                and _isclose(value, arg, matcher.get("rtol", 1e-4), 1e-12))
+    if kind == "same_values":
+        return value.dim() == arg["dim"] and value.tolist() == arg["values"]
+    if kind == "floating":
+        return value.is_floating_point()
+    if kind == "nan_scalar":
+        return value.is_floating_point() and value.numel() == 1 and math.isnan(float(value))
+    if kind == "columns":
+        return value.dim() == 2 and value.shape[1] == arg
+    raise ValueError(f"unknown matcher {kind!r}")
+
+
+def judge(call: dict, value: Any = None, error: str = "", ops: set = frozenset()) -> Verdict:
+    """The verdict on one call: ``value`` came back, or ``error`` was raised (a message), with ``ops`` run."""
+    if error:
+        message = error
+    else:
+        message = next((m for m in (failure(e, call["shown"], value, ops) for e in call["expect"]) if m), None)
+        if message is None:
+            return Verdict(True)
+    found = []
+    for mistake in call["mistakes"]:
+        try:
+            if matches(mistake["when"], value, error, ops):
+                found.append((mistake["name"], mistake["text"]))
+        except Exception:  # noqa: BLE001 - an odd value must not break feedback
+            continue
+    return Verdict(False, message, found)
+
+
+# ---------------------------------------------------------------- calling the student's functions
+
+
+def summary_data() -> dict:
+    """``checks.json``: the assignment, its functions and time limits, readable without torch."""
+    return json.loads((HERE / SUMMARY).read_text())
+
+
+def load_checks() -> dict:
+    """The visible checks shipped beside this file: ``checks.json``, with the calls from ``checks.pt``
+    (tensors and plain data only: loaded with weights_only)."""
+    import torch
+
+    return {**summary_data(), "calls": torch.load(HERE / DATA, weights_only=True)}
+
+
+def _tokenizer():
+    import tiktoken
+
+    os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(HERE / "tiktoken_cache"))
+    return tiktoken.get_encoding("gpt2")
+
+
+def _arguments(call: dict) -> list:
+    import torch
+
+    return [_tokenizer() if is_tokenizer(arg) else arg.clone() if isinstance(arg, torch.Tensor) else arg
+            for arg in call["args"]]
+
+
+def is_tokenizer(arg: Any) -> bool:
+    return isinstance(arg, dict) and arg == TOKENIZER
+
+
+def record_ops():
+    """A context that names every aten op run inside it (``.ops``), however it is reached: a
+    hidden nll_loss shows. The grader's sandbox records graded calls with it too."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class RecordOps(TorchDispatchMode):
+        @classmethod
+        def _should_skip_dynamo(cls) -> bool:
+            # torch wraps a mode's __torch_dispatch__ to keep its compiler out, and that wrapper
+            # imports torch._dynamo on first use: 2 s of every process's first call. The mode
+            # compiles nothing, so it opts out (the switch torch documents for mode authors).
+            return False
+
+        def __init__(self):
+            super().__init__()
+            self.ops = set()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.ops.add(str(func.overloadpacket))
+            return func(*args, **(kwargs or {}))
+
+    return RecordOps()
+
+
+class CallTimedOut(Exception):
+    pass
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def call_and_judge(function, call: dict, limit: float | None = None) -> Verdict:
+    """Call a student function on the check's inputs, then judge it; ``limit`` seconds at most
+    (enforced with an alarm, so only from the main thread)."""
+    recorder, value, error = record_ops(), None, ""
+    alarm = limit and hasattr(signal, "setitimer") and _main_thread()
+    if alarm:
+        previous = signal.signal(signal.SIGALRM, _out_of_time)
+        signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        with recorder:
+            value = function(*_arguments(call))
+    except CallTimedOut:
+        error = f"{call['shown']} took longer than {limit:g} s; look for a loop that never ends."
+    except Exception as exc:  # noqa: BLE001 - the student's exception is the answer
+        error = f"{call['shown']} raised {_error_text(exc)}"
+    finally:
+        if alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    return judge(call, value, error, recorder.ops)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _out_of_time(signum, frame):
+    raise CallTimedOut()
+
+
+def check_functions(namespace: dict, checks: dict, limit: float | None = None, report=None) -> dict[str, Verdict]:
+    """Every visible check of every function found in ``namespace``: one verdict per function
+    (its first failing call, or a pass)."""
+    verdicts = {}
+    for name in checks["functions"]:
+        function = namespace.get(name)
+        if not callable(function):
+            verdicts[name] = Verdict(False, f"{name} is not defined: run its cell, or check its name.")
+        else:
+            verdicts[name] = Verdict(True)
+            for call in (c for c in checks["calls"] if c["function"] == name):
+                verdict = call_and_judge(function, call, limit)
+                if not verdict.passed:
+                    verdicts[name] = verdict
+                    break
+        if report is not None:
+            report(name, verdicts[name])
+    return verdicts
+
+
+# ---------------------------------------------------------------- what the student reads
+
+
+def render(name: str, verdict: Verdict) -> str:
+    """PASS or FAIL and the function's name; under a FAIL, the message and the hints, wrapped."""
+    if verdict.passed:
+        return f"PASS  {name}"
+    lines = [f"FAIL  {name}", _wrapped(verdict.message)]
+    lines += [_wrapped(f"Hint: {text}") for _, text in verdict.mistakes]
+    return "\n".join(lines)
+
+
+def _wrapped(text: str) -> str:
+    return textwrap.fill(text, width=86, initial_indent=" " * 6, subsequent_indent=" " * 6,
+                         break_long_words=False, break_on_hyphens=False)
+
+
+def summary(verdicts: dict[str, Verdict]) -> str:
+    passed = sum(v.passed for v in verdicts.values())
+    if passed == len(verdicts):
+        return f"All {passed} functions pass their visible checks. The grader also runs hidden checks."
+    return f"{passed} of {len(verdicts)} functions pass their visible checks."
+
+
+def check(namespace: dict | None = None) -> None:
+    """In a notebook: check the functions defined in the running kernel, and print the verdicts.
+
+    Does nothing when the notebook itself is being checked or graded from outside (``python
+    check.py``, the grader): they run these checks themselves.
+    """
+    if os.environ.get(OUTSIDE):
+        print("check() is skipped here: the notebook is being checked from outside, with the same checks.")
+        return
+    if namespace is None:
+        namespace = sys._getframe(1).f_globals  # the notebook's own namespace
+    checks = load_checks()
+    verdicts = check_functions(namespace, checks, checks["call_timeout"],
+                               report=lambda name, verdict: print(render(name, verdict)))
+    print(summary(verdicts))
+
+
+# ---------------------------------------------------------------- building the notebook's model, once
+
+MODEL_MODULE, MODEL_CLASS = "gpt2", "GPTModel"
+RANDOM_FILLS = ("uniform_", "normal_", "bernoulli_", "random_", "exponential_", "cauchy_", "log_normal_",
+                "geometric_")
+
+
+def skip_random_init():
+    """A torch mode that builds a model's structure without drawing its random initial values.
+
+    When every parameter and buffer is then replaced by a recorded one, drawing 163M random
+    numbers first is wasted; allocation without a fill is nearly free (the pages are never
+    touched). Building on the meta device would do the same, but its first use imports
+    torch._dynamo: seconds. The grader's model cache builds its replays with it too.
+    """
+    import torch
+    from torch.overrides import TorchFunctionMode
+
+    fills = {getattr(torch.Tensor, name) for name in RANDOM_FILLS}
+
+    class SkipRandomInit(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            if func in fills or getattr(func, "__module__", None) == "torch.nn.init":
+                return args[0] if args else next(iter(kwargs.values()))
+            return func(*args, **(kwargs or {}))
+
+    return SkipRandomInit()
+
+
+def same_layout(model, shapes: dict[str, tuple]) -> bool:
+    """Whether ``shapes`` (name -> (shape, dtype name)) covers every parameter and buffer of
+    ``model`` exactly: then nothing of a skipped initialisation survives replacing them."""
+    state = model.state_dict(keep_vars=True)
+    built = {name for name, _ in model.named_parameters()} | {name for name, _ in model.named_buffers()}
+    return built == set(state) == set(shapes) and all(
+        (list(t.shape), str(t.dtype).removeprefix("torch.")) == (list(shapes[n][0]), shapes[n][1])
+        for n, t in state.items())
+
+
+class ModelMemo:
+    """The models the release notebook's own setup builds, kept in the warm process: a notebook that
+    builds the same model (same class, configuration and random state) gets the same parameters
+    without drawing them again, and the random generator left where the plain build leaves it.
+
+    A forked child shares the kept tensors' memory copy-on-write: its writes stay its own.
+    """
+
+    def __init__(self):
+        self.kept: dict[str, tuple[dict, Any]] = {}
+
+    @staticmethod
+    def key(cls: type, cfg: Any, args: tuple, kwargs: dict) -> str | None:
+        import hashlib
+
+        import torch
+
+        if args or kwargs or not isinstance(cfg, dict):
+            return None
+        try:
+            config = json.dumps(cfg, sort_keys=True)
+        except (TypeError, ValueError):
+            return None
+        rng = hashlib.sha256(torch.get_rng_state().numpy().tobytes()).hexdigest()
+        return f"{cls.__module__}.{cls.__qualname__}|{config}|{rng}"
+
+    def record(self, cls: type) -> None:
+        import torch
+
+        original = cls.__init__
+
+        def __init__(model, cfg, *args, **kwargs):
+            key = self.key(cls, cfg, args, kwargs)
+            original(model, cfg, *args, **kwargs)
+            if key is not None:
+                state = {n: t.detach() for n, t in model.state_dict(keep_vars=True).items()}
+                self.kept[key] = (state, torch.get_rng_state())
+
+        cls.__init__ = __init__
+        self.original = original
+
+    def replay(self, cls: type) -> None:
+        import torch
+
+        original, used = self.original, set()
+
+        def __init__(model, cfg, *args, **kwargs):
+            key = self.key(cls, cfg, args, kwargs)
+            if key not in self.kept:
+                return original(model, cfg, *args, **kwargs)
+            state, rng_after = self.kept[key]
+            shapes = {name: (t.shape, str(t.dtype).removeprefix("torch.")) for name, t in state.items()}
+            rng_before = torch.get_rng_state()
+            with skip_random_init():
+                original(model, cfg)
+            if not same_layout(model, shapes):
+                torch.set_rng_state(rng_before)
+                return original(model, cfg)
+            for name, tensor in state.items():
+                tensor = tensor.clone() if key in used else tensor  # two models never share memory
+                owner_name, _, leaf = name.rpartition(".")
+                owner = model.get_submodule(owner_name) if owner_name else model
+                if leaf in owner._parameters:
+                    owner._parameters[leaf] = torch.nn.Parameter(tensor, owner._parameters[leaf].requires_grad)
+                else:
+                    owner._buffers[leaf] = tensor
+            used.add(key)
+            torch.set_rng_state(rng_after)
+
+        cls.__init__ = __init__
+
+
+# ---------------------------------------------------------------- a saved notebook, in a child process
+
+MAGIC_LINE = re.compile(r"^\s*[%!]")
+PLAIN_CELL_MAGICS = ("%%time", "%%timeit", "%%capture")
+
+
+def code_cells(notebook: Path) -> list[tuple[int, str]]:
+    """(position, code) of every code cell, counting every cell from 1 as the grader names them; the
+    code as plain Python: IPython's own translation when IPython is installed (as in Jupyter and
+    Colab), else magics and shell lines are left out."""
+    cells = json.loads(notebook.read_text(encoding="utf-8-sig"))["cells"]
+    sources = [(position, "".join(c["source"]) if isinstance(c["source"], list) else c["source"])
+               for position, c in enumerate(cells, start=1) if c.get("cell_type") == "code"]
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:
+        return [(position, _without_magics(source)) for position, source in sources]
+    manager = TransformerManager()
+    return [(position, manager.transform_cell(source)) for position, source in sources]
+
+
+def _without_magics(source: str) -> str:
+    lines = source.replace("\r\n", "\n").split("\n")
+    if lines and lines[0].startswith("%%"):
+        if lines[0].split()[0] not in PLAIN_CELL_MAGICS:
+            return ""
+        lines = lines[1:]
+    return "\n".join("pass" if MAGIC_LINE.match(line) else line for line in lines)
+
+
+def _setup_cells(checks: dict) -> list[str]:
+    """The release notebook's own setup: its locked code cells that carry no points (trusted)."""
+    release = json.loads((HERE / f"{checks['assignment']}.ipynb").read_text(encoding="utf-8"))
+    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in release["cells"]
+            if c.get("cell_type") == "code" and c.get("metadata", {}).get("nbgrader", {}).get("locked")
+            and not c["metadata"]["nbgrader"].get("grade")]
+
+
+def warm_up() -> dict:
+    """Pay once what every run of a notebook pays: imports, the tokenizer, the checks, the model."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # before any op: a process with an intra-op pool must not fork
+    _tokenizer()
+    checks = load_checks()
+    try:
+        code_cells(HERE / f"{checks['assignment']}.ipynb")  # imports IPython's translator, if it is there
+        sys.path.insert(0, str(HERE))
+        model_class = getattr(__import__(MODEL_MODULE), MODEL_CLASS)
+        memo = ModelMemo()
+        memo.record(model_class)
+        scratch = {"__name__": "__warm__"}
+        cwd = os.getcwd()
+        os.chdir(HERE)
+        try:
+            for source in _setup_cells(checks):
+                exec(compile(source, "<setup>", "exec"), scratch)
+        finally:
+            os.chdir(cwd)
+        memo.replay(model_class)
+    except Exception:  # noqa: BLE001 - without the memo, notebooks build their models themselves
+        pass
+    return {"checks": checks, "threads": threads}
+
+
+def _child(notebook: Path, skip_cells: set[int], skip_functions: set[str], events, warm: dict) -> None:
+    """Run the notebook's cells, then the checks, telling the parent what is running (it keeps time)."""
+    import torch
+
+    def tell(**event):
+        events.write(json.dumps(event) + "\n")
+        events.flush()
+
+    torch.set_num_threads(warm["threads"])  # the warm process never ran a parallel op: a fresh pool is safe
+    # As the grader runs it: in the assignment's folder (gpt2.py, tiktoken_cache/), wherever the file is.
+    os.chdir(HERE)
+    sys.path.insert(0, str(HERE))
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    for index, source in code_cells(notebook):
+        if index in skip_cells:
+            continue
+        tell(event="cell", index=index, first_line=source.strip().split("\n")[0][:60])
+        try:
+            exec(compile(source, f"<cell {index}>", "exec"), namespace)
+        except BaseException as exc:  # noqa: BLE001 - the notebook carries on, as the grader's run does
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            tell(event="cell_error", index=index, error=_error_text(exc))
+    checks = warm["checks"]
+    for name in checks["functions"]:
+        if name in skip_functions:
+            continue
+        tell(event="call", function=name)
+        verdict = check_functions(namespace, {**checks, "functions": [name]})[name]
+        tell(event="verdict", function=name, passed=verdict.passed, message=verdict.message,
+             mistakes=verdict.mistakes)
+    tell(event="done")
+
+
+LINGER = 300.0  # seconds the shared warm process waits in the background for the next check
+
+
+def _linger() -> float:
+    try:
+        return float(os.environ.get("CHECK_PY_LINGER", LINGER))
+    except ValueError:
+        return LINGER
+
+
+def _warm() -> dict:
+    os.environ[OUTSIDE] = "1"
+    warm = warm_up()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    return warm
+
+
+def serve_own(control: socket.socket) -> None:
+    """The warm process of one ``python check.py`` alone (no linger): it ends with that command."""
+    warm = _warm()
+    control.sendall(b"ready\n")
+    _serve_runs(control, warm)
+
+
+def serve_shared(address: Path) -> None:
+    """The shared warm process: listen at ``address``, warm up once, then take one check at a time
+    until none comes for the linger time. A check connects while holding the address's lock, and the
+    process leaves only while holding it too, after a last look for a waiting check: so a check that
+    connected is always served, and the socket removed is always this process's own."""
+    import fcntl
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(address))  # before warming up: the check that started us connects, and waits
+    listener.listen(8)
+    own = address.stat().st_ino
+    warm = _warm()
+    listener.settimeout(_linger())
+    with open(_lock_path(address), "w") as lock:
+        while True:
+            try:
+                control, _ = listener.accept()
+            except (TimeoutError, socket.timeout):
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                listener.setblocking(False)
+                try:
+                    control, _ = listener.accept()  # one that connected as we timed out
+                except BlockingIOError:
+                    break
+                finally:
+                    listener.settimeout(_linger())
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+            with control:
+                control.settimeout(None)
+                try:
+                    control.sendall(b"ready\n")
+                    outcome = _serve_runs(control, warm, listener)
+                except OSError:  # a check stopped with Ctrl-C, say: wait for the next one
+                    outcome = None
+                if outcome == "stop":
+                    fcntl.flock(lock, fcntl.LOCK_EX)
+                    _remove(address, own)  # before the connection closes: the stop is done when it reads so
+                    return
+        _remove(address, own)
+
+
+def _remove(address: Path, inode: int) -> None:
+    try:
+        if address.stat().st_ino == inode:
+            address.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def _serve_runs(control: socket.socket, warm: dict, listener: socket.socket | None = None) -> str | None:
+    """Fork a child per request, which runs one notebook and reports on the fds it was sent (events,
+    stderr); the check keeps time and ends a child by its process group. "stop" when asked to end.
+    A child keeps neither the connection nor the listener: one left running can answer no check."""
+    while True:
+        message, fds, _, _ = socket.recv_fds(control, 65536, 2)  # the fds come with the first byte
+        if not message:
+            return None
+        request = json.loads(message + _line(control) if not message.endswith(b"\n") else message)
+        if request.get("stop") or len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            return "stop"
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            if listener is not None:
+                listener.close()
+            os.setsid()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            null = os.open(os.devnull, os.O_RDWR)
+            os.dup2(null, 0)
+            os.dup2(null, 1)
+            os.dup2(fds[1], 2)
+            try:
+                with os.fdopen(fds[0], "w") as events:
+                    _child(Path(request["notebook"]), set(request["skip_cells"]), set(request["skip_functions"]),
+                           events, warm)
+            finally:
+                os._exit(0)
+        for fd in fds:
+            os.close(fd)
+        control.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+
+
+def _line(sock: socket.socket) -> bytes:
+    """The rest of one newline-ended message (empty if the other side is gone)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def background_address() -> Path:
+    """Where the shared warm process for these files listens: a socket named by everything it loaded
+    (this file, the checks, the modules beside them, the Python running it), in a folder of this
+    user's that no one else may open. A changed file names another socket, so a process that loaded
+    the old files is never used again (it ends after its linger time)."""
+    key = hashlib.sha256(f"{sys.executable}\0{HERE}".encode())
+    for path in sorted([*HERE.glob("*.py"), HERE / DATA, HERE / SUMMARY]):
+        key.update(path.name.encode() + b"\0" + path.read_bytes())
+    folder = Path(tempfile.gettempdir()) / f"course-kit-check-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
+        raise OSError(f"{folder} is not a folder that only you can open; set CHECK_PY_LINGER=0")
+    return folder / f"{key.hexdigest()[:16]}.sock"  # short: macOS allows 104 bytes of path
+
+
+def _lock_path(address: Path) -> Path:
+    return address.with_suffix(".lock")
+
+
+@contextlib.contextmanager
+def _locked(address: Path):
+    import fcntl  # not on Windows, where check() in the notebook must still import this file
+
+    with open(_lock_path(address), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _connect(address: Path) -> socket.socket | None:
+    """A connection to the warm process listening at ``address``, or None when none listens."""
+    control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        control.connect(str(address))
+        return control
+    except (FileNotFoundError, ConnectionRefusedError):
+        control.close()
+        return None
+
+
+def stop_background() -> str:
+    """End the shared warm process for these files, if one is waiting; what happened, in words."""
+    address = background_address()
+    with _locked(address):
+        control = _connect(address)
+    if control is None:
+        return "No checker was waiting in the background."
+    with control:
+        if _line(control) == b"ready\n":  # once warm, and once a check that holds it is done
+            control.sendall(json.dumps({"stop": True}).encode() + b"\n")
+            _line(control)
+    return "Stopped the checker that was waiting in the background."
+
+
+class WarmProcess:
+    """A connection to a warm process, for all the notebooks one ``python check.py`` checks and every
+    restart after a cell or call ran out of time.
+
+    With a linger time (the default), the warm process is shared: the first check starts it, the
+    next ones find it at ``background_address()``. With none, it is this command's own, and ends
+    with it. ``started`` says whether this connection had to start one.
+    """
+
+    def __init__(self, linger: float | None = None):
+        self.own = (_linger() if linger is None else linger) <= 0
+        self.started = False
+        for attempt in range(2):
+            self.control = self._own() if self.own else self._shared()
+            self.control.settimeout(600)
+            try:
+                ready = _line(self.control)
+            except OSError:
+                ready = b""
+            self.control.settimeout(None)
+            if ready == b"ready\n":
+                return
+            self.close()
+        raise RuntimeError("the checker could not start torch; run `python -c \"import torch, tiktoken\"` to see why")
+
+    def _start(self, *args: str, pass_fds=()) -> subprocess.Popen:
+        self.started = True
+        return subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *args], pass_fds=pass_fds,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                cwd=HERE, start_new_session=True)
+
+    def _own(self) -> socket.socket:
+        control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.process = self._start("--warm-fd", str(theirs.fileno()), pass_fds=(theirs.fileno(),))
+        theirs.close()
+        return control
+
+    def _shared(self) -> socket.socket:
+        """A connection to the shared warm process, started first if none listens."""
+        address = background_address()
+        with _locked(address):  # one check at a time connects, or starts it
+            control = _connect(address)
+            if control is not None:
+                return control
+            address.unlink(missing_ok=True)  # left by a process that was killed
+            control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            process = self._start("--warm-socket", str(address))
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and process.poll() is None:
+                try:
+                    control.connect(str(address))
+                    return control
+                except (FileNotFoundError, ConnectionRefusedError):
+                    time.sleep(0.01)
+            control.close()
+            raise RuntimeError("the checker's background process did not start; run `python -c \"import torch, "
+                               "tiktoken\"` to see why")
+
+    def run(self, notebook: Path, skip_cells: set[int], skip_functions: set[str]) -> tuple[int, int, int]:
+        """Start one run of ``notebook``: (the child's pid, its events fd, its stderr fd) to read."""
+        events_r, events_w = os.pipe()
+        stderr_r, stderr_w = os.pipe()
+        request = {"notebook": str(notebook.resolve()), "skip_cells": sorted(skip_cells),
+                   "skip_functions": sorted(skip_functions)}
+        socket.send_fds(self.control, [json.dumps(request).encode() + b"\n"], [events_w, stderr_w])
+        os.close(events_w)
+        os.close(stderr_w)
+        return json.loads(_line(self.control))["pid"], events_r, stderr_r
+
+    def close(self) -> None:
+        """End this connection: a warm process of this command's own ends with it, a shared one waits."""
+        self.control.close()
+        if self.own:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+
+
+def check_notebook(notebook: Path, warm: WarmProcess | None = None, out=print) -> bool:
+    """Check a saved notebook; a run is ended, and the notebook run again without a cell or a
+    function, when that cell or call runs past its time limit."""
+    limits = summary_data()
+    try:
+        code_cells(notebook)
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+        reason = f"{notebook.name} cannot be read as a notebook ({type(exc).__name__}: {exc}); open it in Jupyter"
+        verdicts = {name: Verdict(False, reason) for name in limits["functions"]}
+        for name, verdict in verdicts.items():
+            out(render(name, verdict))
+        out(summary(verdicts))
+        return False
+    own = warm is None
+    warm = warm or WarmProcess()
+    skip_cells: set[int] = set()
+    verdicts: dict[str, Verdict] = {}
+    try:
+        for _ in range(100):
+            ran_out = _run_once(warm, notebook, skip_cells, verdicts, limits, out)
+            if ran_out is None:
+                break
+            kind, what = ran_out
+            if kind == "cell":
+                skip_cells.add(what)
+            else:
+                verdicts[what] = Verdict(False, f"{what} took longer than {limits['call_timeout']:g} s; look for a "
+                                                "loop that never ends.")
+                out(render(what, verdicts[what]))
+    finally:
+        if own:
+            warm.close()
+    for name in limits["functions"]:
+        if name not in verdicts:
+            verdicts[name] = Verdict(False, f"{name} could not be checked: the notebook's process ended.")
+            out(render(name, verdicts[name]))
+    out(summary(verdicts))
+    return all(v.passed for v in verdicts.values())
+
+
+def _run_once(warm: WarmProcess, notebook: Path, skip_cells: set[int], verdicts: dict, limits: dict, out):
+    """One run of the notebook; None when it finished, or what ran out of time: ("cell", i) or ("call", f)."""
+    import selectors
+
+    pid, events_fd, stderr_fd = warm.run(notebook, skip_cells, set(verdicts))
+    tail = bytearray()
+    selector = selectors.DefaultSelector()
+    selector.register(events_fd, selectors.EVENT_READ)
+    selector.register(stderr_fd, selectors.EVENT_READ)
+    running, started, buffer = None, time.monotonic(), ""
+    try:
+        while True:
+            limit = limits["cell_timeout"] if running and running[0] == "cell" else limits["call_timeout"]
+            remaining = limit - (time.monotonic() - started) if running else 600
+            ready = selector.select(timeout=max(remaining, 0)) if remaining > 0 else []
+            if not ready:
+                if running and running[0] == "cell":
+                    out(f"Cell {running[1]} ran longer than {limits['cell_timeout']:g} s and was left out: "
+                        f"{running[2]!r}")
+                return running[:2] if running else None
+            for key, _ in ready:
+                chunk = os.read(key.fd, 65536)
+                if key.fd == stderr_fd:
+                    tail = (tail + chunk)[-2000:]
+                    continue
+                if not chunk:
+                    lines = tail.decode(errors="replace").strip().splitlines()[-3:]
+                    out("The notebook's process ended before the checks finished"
+                        + (": " + " | ".join(lines) if lines else "."))
+                    return None
+                buffer += chunk.decode()
+                while "\n" in buffer:
+                    line, buffer = buffer.split("\n", 1)
+                    event = json.loads(line)
+                    started = time.monotonic()
+                    if event["event"] == "cell":
+                        running = ("cell", event["index"], event["first_line"])
+                    elif event["event"] == "cell_error":
+                        out(f"Cell {event['index']} raised {event['error']}")
+                    elif event["event"] == "call":
+                        running = ("call", event["function"])
+                    elif event["event"] == "verdict":
+                        verdict = Verdict(event["passed"], event["message"], [tuple(m) for m in event["mistakes"]])
+                        verdicts[event["function"]] = verdict
+                        out(render(event["function"], verdict))
+                        running = None
+                    elif event["event"] == "done":
+                        return None
+    finally:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        selector.close()
+        os.close(events_fd)
+        os.close(stderr_fd)
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--warm-fd"]:
+        serve_own(socket.socket(fileno=int(argv[1])))
+        return 0
+    if argv[:1] == ["--warm-socket"]:
+        serve_shared(Path(argv[1]))
+        return 0
+    if argv[:1] in (["-h"], ["--help"]):
+        print(__doc__)
+        return 0
+    if argv == ["--stop"]:
+        print(stop_background() if hasattr(os, "fork") else "No checker waits in the background here.")
+        return 0
+    notebooks = [Path(arg) for arg in argv] or [HERE / f"{summary_data()['assignment']}.ipynb"]
+    missing = [str(n) for n in notebooks if not n.is_file()]
+    if missing:
+        print(f"No notebook at {', '.join(missing)}. Usage: python check.py [NOTEBOOK.ipynb ...] (default: the "
+              "assignment's notebook beside check.py)")
+        return 2
+    if not hasattr(os, "fork"):
+        print("python check.py needs Linux or macOS (it forks a process per run). Here, run the notebook's "
+              "last cell, check(), instead.")
+        return 2
+    try:
+        warm = WarmProcess()
+    except (RuntimeError, OSError) as exc:
+        print(f"The checker could not start: {exc}")
+        return 2
+    if warm.started and not warm.own:
+        print(f"(Started the checker in the background, so that your next checks start faster. It ends after "
+              f"{_linger() / 60:g} minutes without one; `python check.py --stop` ends it now.)", flush=True)
+    try:
+        passed = []
+        for notebook in notebooks:
+            print(f"Checking {notebook.name} (the visible checks; the grader also runs hidden ones)", flush=True)
+            passed.append(check_notebook(notebook, warm, out=lambda line: print(line, flush=True)))
+    finally:
+        warm.close()
+    return 0 if all(passed) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
