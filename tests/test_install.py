@@ -6,7 +6,9 @@ visible to it, so an undeclared dependency fails here the way it fails for users
 folder as students receive it, in an environment with only what the notebook imports.
 """
 
+import base64
 import csv
+import json
 import re
 import shutil
 import subprocess
@@ -57,25 +59,30 @@ def test_without_a_course_the_error_names_the_flag_not_site_packages(gradescope_
 def test_the_release_checker_agrees_with_the_kit_on_the_whole_corpus(student_venv, graded_corpus, tmp_path):
     """As students have it: a copy of the release folder and an environment with torch, tiktoken and
     numpy only. `python check.py` gives every function of every corpus notebook the verdict of the
-    kit's visible checks."""
+    kit's visible checks, on the terminal and in the points it reports to GitHub Classroom."""
     folder = Path(shutil.copytree(ROOT / "release" / "tokens_and_loss", tmp_path / "tokens_and_loss"))
     python = str(student_venv / "python")
     assert subprocess.run([python, "-c", "import autograder"], cwd=folder, capture_output=True).returncode != 0
     notebooks = sorted(graded_corpus["_submissions"].glob("*.ipynb"))
 
-    def checked(notebooks: list[Path]) -> dict[Path, dict[str, str]]:
-        """One `python check.py A.ipynb B.ipynb ...`: a verdict per function, per notebook."""
-        done = subprocess.run([python, "check.py", *map(str, notebooks)], cwd=folder, capture_output=True,
-                              text=True, timeout=900,
-                              env=installs.image_env(student_venv, OMP_NUM_THREADS="1", CHECK_PY_LINGER="0"))
-        assert done.returncode in (0, 1), f"{done.stdout}\n{done.stderr}"
+    def checked(notebooks: list[Path]) -> tuple[dict[str, str], dict[str, dict]]:
+        """One `python check.py --classroom A.ipynb B.ipynb ...`, as the GitHub Classroom workflow runs
+        it (there with the one notebook): what it printed, and what it reported to Classroom, per notebook."""
+        output = tmp_path / f"github_output_{notebooks[0].stem}"
+        done = subprocess.run([python, "check.py", "--classroom", *map(str, notebooks)], cwd=folder,
+                              capture_output=True, text=True, timeout=900,
+                              env=installs.image_env(student_venv, OMP_NUM_THREADS="1", GITHUB_OUTPUT=str(output)))
+        assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
         sections = re.split(r"^Checking (\S+) ", done.stdout, flags=re.MULTILINE)[1:]
-        return dict(zip(sections[::2], sections[1::2]))
+        reported = [json.loads(base64.b64decode(line.removeprefix("result=")))
+                    for line in output.read_text().splitlines()]
+        return dict(zip(sections[::2], sections[1::2])), dict(zip((n.name for n in notebooks), reported))
 
     # Two checkers, each over half of the corpus, one torch thread each (two cores here).
     with ThreadPoolExecutor(max_workers=2) as pool:
-        printed = {name: text for half in pool.map(checked, [notebooks[::2], notebooks[1::2]])
-                   for name, text in half.items()}
+        halves = list(pool.map(checked, [notebooks[::2], notebooks[1::2]]))
+    printed = {name: text for half, _ in halves for name, text in half.items()}
+    classroom = {name: result for _, half in halves for name, result in half.items()}
     ours = {notebook: dict((f, status) for status, f in re.findall(r"^(PASS|FAIL)  (\w+)$",
                                                                    printed.get(notebook.name, ""), re.MULTILINE))
             for notebook in notebooks}
@@ -89,6 +96,9 @@ def test_the_release_checker_agrees_with_the_kit_on_the_whole_corpus(student_ven
         result = graded_corpus[notebook.stem]
         kit = {f.name: "PASS" if any(c.visible for c in f.checks) and all(c.passed for c in f.checks if c.visible)
                else "FAIL" for f in result.functions}
-        if verdicts != kit:
-            disagreements.append((notebook.stem, verdicts, kit))
+        points = {f.name: f.points for f in result.functions}
+        reported = {t["name"]: "PASS" if t["status"] == "pass" and t["score"] == points[t["name"]] else "FAIL"
+                    for t in classroom[notebook.name]["tests"]}
+        if verdicts != kit or reported != kit:
+            disagreements.append((notebook.stem, verdicts, reported, kit))
     assert len(ours) >= 35 and disagreements == []

@@ -8,7 +8,8 @@ written here into ``source/<name>/`` (nbgrader's ``generate_assignment`` copies 
 - ``check.py``: ``student_check.py``, copied; it judges with the same code as the grader;
 - ``checks.pt``: the visible checks' calls (inputs, expectations, known mistakes) as tensors and
   plain data, computed from the reference answers; loaded with ``weights_only``;
-- ``checks.json``: what the checker needs before it imports torch: the functions, the time limits.
+- ``checks.json``: what the checker needs before it imports torch: the functions, their points, the
+  time limits.
 
 ``stale`` tells ``validate`` and the tests when the files no longer match the grader.
 """
@@ -28,8 +29,9 @@ FILES = (CHECKER, CALLS, SUMMARY)
 
 def summary(assignment: Assignment) -> dict:
     calls = assignment.visible_calls()
-    return {"assignment": assignment.name,
-            "functions": [f.name for f in assignment.functions if any(c["function"] == f.name for c in calls)],
+    functions = [f for f in assignment.functions if any(c["function"] == f.name for c in calls)]
+    return {"assignment": assignment.name, "functions": [f.name for f in functions],
+            "points": {f.name: f.points for f in functions},
             "cell_timeout": assignment.cell_timeout, "call_timeout": assignment.call_timeout}
 
 

@@ -1,9 +1,11 @@
 """Grade a directory of submissions: every file gets a result, whatever happens to the others.
 
-Two layouts are understood: nbgrader's ``DIR/<student>/<assignment>/*.ipynb`` and a flat
-``DIR/<student>.ipynb``. Submissions are graded by a pool of worker processes (each a grader,
-running student code in sandboxed children of its own), or on a Dask cluster (``batch.cluster``);
-a submission whose grading crashes still gets a result that says so, and the batch goes on.
+Three layouts are understood: nbgrader's ``DIR/<student>/<assignment>/*.ipynb``, a flat
+``DIR/<student>.ipynb``, and one cloned repository per student, ``DIR/<repository>/<notebook>``,
+as GitHub Classroom's students have them. Submissions are graded by a pool of worker processes
+(each a grader, running student code in sandboxed children of its own), or on a Dask cluster
+(``batch.cluster``); a submission whose grading crashes still gets a result that says so, and the
+batch goes on.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """What a batch is made of: the submissions found in a folder, and grading one of them.
 
 ``grade_one`` is the unit of work of every worker, local (``batch.local``) or on a Dask cluster
-(``batch.cluster``): both import it from here. Comes in: a course folder in nbgrader's layout
-``DIR/<student>/<assignment>/*.ipynb`` or flat ``DIR/<student>.ipynb``. Goes out: one ``Found``
+(``batch.cluster``): both import it from here. Comes in: a folder of submissions in nbgrader's
+layout ``DIR/<student>/<assignment>/*.ipynb``, flat ``DIR/<student>.ipynb``, or one cloned
+repository per student, ``DIR/<repository>/<notebook>`` (GitHub Classroom). Goes out: one ``Found``
 per student, and one result per ``Found``. Never imports the batch's runners.
 """
 
@@ -53,8 +54,13 @@ def _in_student_dir(student_dir: Path, assignment: Assignment, root: Path) -> Fo
     if folder.is_symlink():
         return _linked(student_dir.name, folder, root)
     if not folder.is_dir():
-        return Found(student_dir.name, None,
-                     f"no {assignment.name}/ folder in {student_dir.name}/: nothing was submitted")
+        cloned = student_dir / assignment.notebook_name  # a student's repository, cloned: the notebook at its top
+        if cloned.is_symlink():
+            return _linked(student_dir.name, cloned, root)
+        if cloned.is_file():
+            return Found(student_dir.name, cloned)
+        return Found(student_dir.name, None, f"no {assignment.name}/ folder and no {assignment.notebook_name} in "
+                                             f"{student_dir.name}/: nothing was submitted")
     expected = folder / assignment.notebook_name
     if expected.is_symlink():
         return _linked(student_dir.name, expected, root)

@@ -11,6 +11,7 @@ Two ways to use it:
     python check.py [NOTEBOOK ...]      the saved notebook, run in a child process with a time
                                         limit per cell and per call; exit status 0 when all pass
     python check.py --stop              end the checker waiting in the background (see below)
+    python check.py --classroom         in GitHub Classroom's workflow: also report the points
     from check import check; check()    in the notebook: the functions of the running kernel
 
 The first ``python check.py`` starts a warm process (torch imported, the notebook's model built)
@@ -344,6 +345,80 @@ def check(namespace: dict | None = None) -> None:
     verdicts = check_functions(namespace, checks, checks["call_timeout"],
                                report=lambda name, verdict: print(render(name, verdict)))
     print(summary(verdicts))
+
+
+# ---------------------------------------------------------------- GitHub Classroom (shared with the grader)
+
+CLASSROOM_VERSION = 1  # the result format of classroom-resources/autograding-grading-reporter
+
+
+def classroom_result(rows: list[dict], max_score: float, error: bool = False) -> dict:
+    """What GitHub Classroom's grading reporter reads: one test per function, scored all or nothing.
+
+    A row is one function: name, passed, score, points, message (for the reporter), verdict,
+    problem and hints (for the summary), test_code, filename. The grader's ``--format classroom``
+    builds the same rows from its result, so both report alike.
+    """
+    tests = [{"name": row["name"], "status": "pass" if row["passed"] else "fail", "score": row["score"],
+              "message": row["message"][:2000], "test_code": row["test_code"], "filename": row["filename"],
+              "line_no": 0, "execution_time": ""} for row in rows]
+    status = "error" if error else ("pass" if all(row["passed"] for row in rows) else "fail")
+    return {"version": CLASSROOM_VERSION, "status": status, "max_score": max_score, "tests": tests}
+
+
+def classroom_summary(title: str, rows: list[dict], notes: list[str] = ()) -> str:
+    """The Markdown on the workflow run's page: points per function, then what to fix."""
+    lines = [f"## {title}", "", "| Function | Points | Verdict |", "|---|---:|---|"]
+    lines += [f"| `{row['name']}` | {row['score']:g} / {row['points']:g} | {_inline(row['verdict'])} |" for row in rows]
+    failing = [row for row in rows if not row["passed"]]
+    if failing:
+        lines += ["", "### What to fix"]
+        for row in failing:
+            lines += ["", f"**`{row['name']}`**: {_inline(row['problem'])}"]
+            lines += [f"> **Hint:** {_inline(hint)}" for hint in row["hints"]]
+    if notes:
+        lines += ["", "### About your notebook", *(f"- {_inline(note)}" for note in notes)]
+    return "\n".join(lines) + "\n"
+
+
+def _inline(text: str) -> str:
+    """Student text inside Markdown: one line, no HTML, no table breaks."""
+    return " ".join(text.split()).replace("<", "&lt;").replace("|", "\\|")[:600]
+
+
+def report_to_classroom(data: dict, page: str, environ=os.environ) -> None:
+    """Inside GitHub Actions: the step's ``result`` output (base64 of the JSON, as the reporter reads
+    it) and the run page's summary; elsewhere, nothing."""
+    import base64
+
+    if environ.get("GITHUB_OUTPUT"):
+        encoded = base64.b64encode(json.dumps(data).encode()).decode("ascii")
+        with open(environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as output:
+            output.write(f"result={encoded}\n")
+    if environ.get("GITHUB_STEP_SUMMARY"):
+        with open(environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary_page:
+            summary_page.write(page)
+
+
+def classroom_rows(checked: NotebookCheck, points: dict[str, float], notebook: str) -> list[dict]:
+    """The rows of ``classroom_result`` for a notebook checked here: the visible checks' verdicts."""
+    return [{"name": name, "passed": verdict.passed, "score": points[name] if verdict.passed else 0,
+             "points": points[name], "message": " ".join([verdict.message, *(h for _, h in verdict.mistakes)]),
+             "verdict": "passed its visible checks" if verdict.passed else "failed a visible check",
+             "problem": verdict.message, "hints": [h for _, h in verdict.mistakes],
+             "test_code": "python check.py (the visible checks)", "filename": notebook}
+            for name, verdict in checked.verdicts.items()]
+
+
+def report_check_to_classroom(checked: NotebookCheck, notebook: Path, environ=os.environ) -> dict:
+    """Report one checked notebook to GitHub Classroom; the reporter's JSON."""
+    data = summary_data()
+    rows = classroom_rows(checked, data["points"], notebook.name)
+    score, total = sum(row["score"] for row in rows), sum(data["points"].values())
+    result = classroom_result(rows, total)
+    title = f"{data['assignment']}: {score:g} / {total:g} points from the visible checks"
+    report_to_classroom(result, classroom_summary(title, rows, checked.notes), environ)
+    return result
 
 
 # ---------------------------------------------------------------- building the notebook's model, once
@@ -810,10 +885,28 @@ class WarmProcess:
             self.process.wait()
 
 
-def check_notebook(notebook: Path, warm: WarmProcess | None = None, out=print) -> bool:
+@dataclass
+class NotebookCheck:
+    """What checking one saved notebook found: a verdict per function, and what went wrong in its cells."""
+
+    verdicts: dict[str, Verdict]
+    notes: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return all(v.passed for v in self.verdicts.values())
+
+
+def check_notebook(notebook: Path, warm: WarmProcess | None = None, out=print) -> NotebookCheck:
     """Check a saved notebook; a run is ended, and the notebook run again without a cell or a
     function, when that cell or call runs past its time limit."""
     limits = summary_data()
+    notes: list[str] = []
+
+    def note(text: str) -> None:
+        notes.append(text)
+        out(text)
+
     try:
         code_cells(notebook)
     except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
@@ -822,14 +915,14 @@ def check_notebook(notebook: Path, warm: WarmProcess | None = None, out=print) -
         for name, verdict in verdicts.items():
             out(render(name, verdict))
         out(summary(verdicts))
-        return False
+        return NotebookCheck(verdicts, [reason])
     own = warm is None
     warm = warm or WarmProcess()
     skip_cells: set[int] = set()
     verdicts: dict[str, Verdict] = {}
     try:
         for _ in range(100):
-            ran_out = _run_once(warm, notebook, skip_cells, verdicts, limits, out)
+            ran_out = _run_once(warm, notebook, skip_cells, verdicts, limits, out, note)
             if ran_out is None:
                 break
             kind, what = ran_out
@@ -847,10 +940,10 @@ def check_notebook(notebook: Path, warm: WarmProcess | None = None, out=print) -
             verdicts[name] = Verdict(False, f"{name} could not be checked: the notebook's process ended.")
             out(render(name, verdicts[name]))
     out(summary(verdicts))
-    return all(v.passed for v in verdicts.values())
+    return NotebookCheck(verdicts, notes)
 
 
-def _run_once(warm: WarmProcess, notebook: Path, skip_cells: set[int], verdicts: dict, limits: dict, out):
+def _run_once(warm: WarmProcess, notebook: Path, skip_cells: set[int], verdicts: dict, limits: dict, out, note):
     """One run of the notebook; None when it finished, or what ran out of time: ("cell", i) or ("call", f)."""
     import selectors
 
@@ -867,7 +960,7 @@ def _run_once(warm: WarmProcess, notebook: Path, skip_cells: set[int], verdicts:
             ready = selector.select(timeout=max(remaining, 0)) if remaining > 0 else []
             if not ready:
                 if running and running[0] == "cell":
-                    out(f"Cell {running[1]} ran longer than {limits['cell_timeout']:g} s and was left out: "
+                    note(f"Cell {running[1]} ran longer than {limits['cell_timeout']:g} s and was left out: "
                         f"{running[2]!r}")
                 return running[:2] if running else None
             for key, _ in ready:
@@ -877,7 +970,7 @@ def _run_once(warm: WarmProcess, notebook: Path, skip_cells: set[int], verdicts:
                     continue
                 if not chunk:
                     lines = tail.decode(errors="replace").strip().splitlines()[-3:]
-                    out("The notebook's process ended before the checks finished"
+                    note("The notebook's process ended before the checks finished"
                         + (": " + " | ".join(lines) if lines else "."))
                     return None
                 buffer += chunk.decode()
@@ -888,7 +981,7 @@ def _run_once(warm: WarmProcess, notebook: Path, skip_cells: set[int], verdicts:
                     if event["event"] == "cell":
                         running = ("cell", event["index"], event["first_line"])
                     elif event["event"] == "cell_error":
-                        out(f"Cell {event['index']} raised {event['error']}")
+                        note(f"Cell {event['index']} raised {event['error']}")
                     elif event["event"] == "call":
                         running = ("call", event["function"])
                     elif event["event"] == "verdict":
@@ -921,6 +1014,8 @@ def main(argv: list[str]) -> int:
     if argv == ["--stop"]:
         print(stop_background() if hasattr(os, "fork") else "No checker waits in the background here.")
         return 0
+    classroom = "--classroom" in argv
+    argv = [arg for arg in argv if arg != "--classroom"]
     notebooks = [Path(arg) for arg in argv] or [HERE / f"{summary_data()['assignment']}.ipynb"]
     missing = [str(n) for n in notebooks if not n.is_file()]
     if missing:
@@ -932,7 +1027,7 @@ def main(argv: list[str]) -> int:
               "last cell, check(), instead.")
         return 2
     try:
-        warm = WarmProcess()
+        warm = WarmProcess(linger=0 if classroom else None)  # a workflow run checks once: nothing to keep
     except (RuntimeError, OSError) as exc:
         print(f"The checker could not start: {exc}")
         return 2
@@ -943,10 +1038,14 @@ def main(argv: list[str]) -> int:
         passed = []
         for notebook in notebooks:
             print(f"Checking {notebook.name} (the visible checks; the grader also runs hidden ones)", flush=True)
-            passed.append(check_notebook(notebook, warm, out=lambda line: print(line, flush=True)))
+            checked = check_notebook(notebook, warm, out=lambda line: print(line, flush=True))
+            passed.append(checked.passed)
+            if classroom:
+                report_check_to_classroom(checked, notebook)
     finally:
         warm.close()
-    return 0 if all(passed) else 1
+    # In a workflow, a failed check is reported as points, not as a failed step (the reporter runs next).
+    return 0 if all(passed) or classroom else 1
 
 
 if __name__ == "__main__":
