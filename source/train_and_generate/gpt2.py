@@ -1,0 +1,1 @@
+../../solutions/gpt2.py
