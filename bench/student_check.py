@@ -4,8 +4,9 @@
 runs it: once with no checker waiting in the background, as a student's first check, and once
 more right after, as every later check), ``python -m autograder check NOTEBOOK`` (the kit,
 sandboxed, from its warm store) and ``nbgrader validate NOTEBOOK``, interleaved round by round
-so all see the same machine load, each as the command a user types, in a fresh process. Also times the in-notebook ``check()`` in a
-running kernel (the kernel is started and the notebook run once; only the call is timed).
+so all see the same machine load, each as the command a user types, in a fresh process. Also
+times the in-notebook ``check()`` in a running kernel (the kernel is started and the notebook run
+once; only the call is timed).
 Prints the medians; asserts only that every run found the notebook correct.
 
     python -m bench.student_check [--rounds 5]

@@ -3,7 +3,10 @@
 This is nbgrader's sanitize step, in small: the file must be a readable notebook; locked cells
 (such as the setup cell) are restored from the trusted release copy by their nbgrader
 ``grade_id``; nbgrader test cells are left out, because the grader's own pytest checks decide
-the grade. Every problem becomes an ``UnusableNotebook`` whose message tells the student what to do.
+the grade, and so are locked cells the instructor tagged ``skip-when-grading`` (a training loop,
+say: slow, and no check depends on it). The tag counts only on the trusted copy: a student can
+neither skip a cell of their own this way nor make the grader run an instructor's tagged cell.
+Every problem becomes an ``UnusableNotebook`` whose message tells the student what to do.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import nbformat
 
 from autograder import GraderError
 
+SKIP_WHEN_GRADING = "skip-when-grading"  # a cell tag, honoured on locked cells of the trusted copy
 REDOWNLOAD = "Open it in Jupyter, check that it still runs, save it, and submit the .ipynb file again."
 
 
@@ -94,8 +98,14 @@ def is_test_cell(cell) -> bool:
     return bool(meta.get("grade")) and not meta.get("solution")
 
 
+def skipped_when_grading(cell) -> bool:
+    tags = cell.get("metadata", {}).get("tags", [])
+    return isinstance(tags, list) and SKIP_WHEN_GRADING in tags
+
+
 def sanitize(submitted: nbformat.NotebookNode, trusted: nbformat.NotebookNode) -> Notebook:
-    """The code cells to run, with locked cells restored and test cells left out."""
+    """The code cells to run, with locked cells restored, and test cells and the instructor's
+    skip-when-grading cells left out."""
     locked = {
         _nbgrader(cell)["grade_id"]: cell
         for cell in trusted.cells
@@ -109,7 +119,7 @@ def sanitize(submitted: nbformat.NotebookNode, trusted: nbformat.NotebookNode) -
         trusted_cell = locked.get(grade_id)
         if trusted_cell is not None:
             seen.add(grade_id)
-            if is_test_cell(trusted_cell):
+            if is_test_cell(trusted_cell) or skipped_when_grading(trusted_cell):
                 continue
             source = trusted_cell.source
         elif is_test_cell(cell):
@@ -121,7 +131,7 @@ def sanitize(submitted: nbformat.NotebookNode, trusted: nbformat.NotebookNode) -
         f'The locked cell "{grade_id}" is missing from your notebook; code that needs it may fail. '
         "Start again from a fresh copy of the assignment and paste your answers in."
         for grade_id, cell in locked.items()
-        if grade_id not in seen and not is_test_cell(cell)
+        if grade_id not in seen and not is_test_cell(cell) and not skipped_when_grading(cell)
     )
     return Notebook(tuple(cells), notes)
 

@@ -32,7 +32,7 @@ from autograder.assignment import Assignment
 from autograder.sandbox.bwrap import Mount, Sandbox
 from autograder.sandbox.confinement import Confined
 from autograder.sandbox.inside import student_check
-from autograder.sandbox.notebook import is_test_cell
+from autograder.sandbox.notebook import is_test_cell, skipped_when_grading
 from autograder.settings import Settings
 
 RELEASE, CACHE, GRADER = "/opt/release", "/opt/cache", "/opt/grader"
@@ -51,10 +51,12 @@ def stage_runner(directory: Path) -> Path:
 
 
 def trusted_setup_cells(assignment: Assignment) -> list[str]:
-    """The release notebook's locked code cells that are not tests: the instructor's setup."""
+    """The release notebook's locked code cells that are not tests: the instructor's setup (but the
+    cells tagged skip-when-grading, which grading never runs)."""
     notebook = nbformat.read(assignment.release_dir / assignment.notebook_name, as_version=4)
     return [cell.source for cell in notebook.cells if cell.cell_type == "code"
-            and cell.metadata.get("nbgrader", {}).get("locked") and not is_test_cell(cell)]
+            and cell.metadata.get("nbgrader", {}).get("locked") and not is_test_cell(cell)
+            and not skipped_when_grading(cell)]
 
 
 def recording_cells(assignment: Assignment) -> list[dict]:
@@ -70,7 +72,7 @@ def recording_cells(assignment: Assignment) -> list[dict]:
         return [{"source": cell, "required": True} for cell in setup]
     notebook = nbformat.read(source, as_version=4)
     cells = [{"source": cell.source, "required": cell.source in setup}
-             for cell in notebook.cells if cell.cell_type == "code"]
+             for cell in notebook.cells if cell.cell_type == "code" and not skipped_when_grading(cell)]
     if sum(cell["required"] for cell in cells) != len(setup):  # the source has drifted from the release
         return [{"source": cell, "required": True} for cell in setup]
     return cells

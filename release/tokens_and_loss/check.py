@@ -534,17 +534,24 @@ class ModelMemo:
 
 # ---------------------------------------------------------------- a saved notebook, in a child process
 
+SKIP_WHEN_GRADING = "skip-when-grading"  # the grader's tag (sandbox/notebook.py), read here from the file
 MAGIC_LINE = re.compile(r"^\s*[%!]")
 PLAIN_CELL_MAGICS = ("%%time", "%%timeit", "%%capture")
 
 
+def _skipped(cell: dict) -> bool:
+    """A cell the instructor tagged skip-when-grading (a training loop): no check depends on it."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    return isinstance(tags, list) and SKIP_WHEN_GRADING in tags
+
+
 def code_cells(notebook: Path) -> list[tuple[int, str]]:
-    """(position, code) of every code cell, counting every cell from 1 as the grader names them; the
-    code as plain Python: IPython's own translation when IPython is installed (as in Jupyter and
-    Colab), else magics and shell lines are left out."""
+    """(position, code) of every code cell but those tagged skip-when-grading, counting every cell
+    from 1 as the grader names them; the code as plain Python: IPython's own translation when
+    IPython is installed (as in Jupyter and Colab), else magics and shell lines are left out."""
     cells = json.loads(notebook.read_text(encoding="utf-8-sig"))["cells"]
     sources = [(position, "".join(c["source"]) if isinstance(c["source"], list) else c["source"])
-               for position, c in enumerate(cells, start=1) if c.get("cell_type") == "code"]
+               for position, c in enumerate(cells, start=1) if c.get("cell_type") == "code" and not _skipped(c)]
     try:
         from IPython.core.inputtransformer2 import TransformerManager
     except ImportError:
@@ -567,7 +574,7 @@ def _setup_cells(checks: dict) -> list[str]:
     release = json.loads((HERE / f"{checks['assignment']}.ipynb").read_text(encoding="utf-8"))
     return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in release["cells"]
             if c.get("cell_type") == "code" and c.get("metadata", {}).get("nbgrader", {}).get("locked")
-            and not c["metadata"]["nbgrader"].get("grade")]
+            and not c["metadata"]["nbgrader"].get("grade") and not _skipped(c)]
 
 
 def warm_up() -> dict:

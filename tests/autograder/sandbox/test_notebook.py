@@ -66,3 +66,20 @@ def test_a_symbolic_link_is_never_followed(tmp_path):
     (tmp_path / "alice.ipynb").symlink_to(tmp_path / "real.ipynb")
     with pytest.raises(UnusableNotebook, match="is a symbolic link"):
         read_submitted(tmp_path / "alice.ipynb", 1024)
+
+
+def test_the_instructor_s_skip_when_grading_cells_are_left_out_and_only_theirs():
+    """train_and_generate's training loop is locked and tagged in the release: it is never run by
+    the grader, even from a copy whose tag the student removed; a student's own tag skips nothing."""
+    release = corpus.ROOT / "release" / "train_and_generate" / "train_and_generate.ipynb"
+    trusted = nbformat.read(release, as_version=4)
+    submitted = nbformat.read(release, as_version=4)
+    training = next(c for c in submitted.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "training")
+    training.metadata["tags"] = []
+    answer = next(c for c in submitted.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "generate")
+    answer.metadata["tags"] = ["skip-when-grading"]
+    sanitized = sanitize(submitted, trusted)
+    grade_ids = [c.grade_id for c in sanitized.cells]
+    assert "training" not in grade_ids and "generate" in grade_ids and "data" in grade_ids
+    assert not any("for epoch in range" in c.source for c in sanitized.cells)
+    assert sanitized.notes == ()  # left out on purpose, not missing

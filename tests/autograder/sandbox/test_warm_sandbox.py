@@ -93,3 +93,16 @@ def test_the_notebook_cannot_tell_recorded_answers_from_computed_ones(tmp_path, 
         run = process.run_notebook(cells, ("fidelity",), timeout=120)
         assert run.stopped is None and not [c.error for c in run.cells if c.error]
         assert process.call("fidelity", [], timeout=60).value == [True, True]
+
+
+def test_the_warm_up_never_runs_a_cell_tagged_skip_when_grading():
+    """The recording runs the instructor's setup and solution cells, but not the training loop."""
+    from autograder.assignment import Assignment
+
+    second = Assignment(name="train_and_generate", functions=())
+    setup = warm.trusted_setup_cells(second)
+    assert any("train_loader = torch.utils.data.DataLoader" in cell for cell in setup)
+    assert not any("for epoch in range" in cell for cell in setup)
+    recorded = warm.recording_cells(second)
+    assert any("### BEGIN SOLUTION" in cell["source"] for cell in recorded)  # the solution notebook's cells
+    assert not any("for epoch in range" in cell["source"] for cell in recorded)

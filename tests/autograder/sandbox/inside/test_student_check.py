@@ -204,3 +204,13 @@ def test_no_solution_line_appears_anywhere_under_release():
             text = path.read_bytes().decode("utf-8", errors="replace")
             found += [(path.name, line) for line in lines if line in text]
     assert found == []
+
+
+def test_the_checker_leaves_out_the_cells_tagged_skip_when_grading():
+    """python check.py runs a notebook as the grader does: without its training loop."""
+    from autograder.sandbox.inside.student_check import code_cells
+
+    notebook = ROOT / "release" / "train_and_generate" / "train_and_generate.ipynb"
+    sources = [source for _, source in code_cells(notebook)]
+    assert any("def train_step" in source for source in sources)
+    assert not any("for epoch in range" in source for source in sources)
