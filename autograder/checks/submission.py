@@ -42,7 +42,7 @@ class StudentCodeFailed(Exception):
 def describe_value(value: Any) -> str:
     """A short, readable description of an argument or a result (the students' checker words it the same)."""
     if isinstance(value, wire.Ref):
-        return "tokenizer" if value.name.startswith("tiktoken:") else value.name
+        return "tokenizer" if value.name.startswith("tiktoken:") else repr(value)
     return student_check.describe(value)
 
 
@@ -185,12 +185,13 @@ class Submission:
 
     # -------------------------------------------------------------- calls
 
-    def call_traced(self, name: str, *args: Any) -> CallReply:
-        """Call a student function; the reply carries its value and the torch ops it ran."""
+    def call_traced(self, name: str, *args: Any, after: tuple[int, ...] = ()) -> CallReply:
+        """Call a student function; the reply carries its value, the torch ops it ran and, for the
+        arguments in ``after`` (models built in the sandbox), their parameters once it returned."""
         self.require(name)
         call = f"`{name}({', '.join(describe_value(a) for a in args)})`"
         try:
-            reply = self.process.call(name, list(args), self.settings.call_timeout)
+            reply = self.process.call(name, list(args), self.settings.call_timeout, after)
         except StudentProcessEnded as ended:
             if ended.timed_out:
                 reason = f"{call} did not return within {self.settings.call_timeout:g} s (an endless loop?)"

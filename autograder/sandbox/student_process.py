@@ -100,9 +100,29 @@ class CallReply:
     value: Any = None
     error: StudentError | None = None
     ops: frozenset[str] = frozenset()
+    after: dict[int, dict[str, Any]] = field(default_factory=dict)  # argument -> its parameters, after the call
 
 
 # ------------------------------------------------------------------ validation of what arrives
+
+
+def _parameters(data: Any, asked: tuple[int, ...]) -> dict[int, dict[str, Any]]:
+    """The parameters read back after a call: exactly the arguments asked for, each a list of
+    [name, tensor] pairs; anything else is refused."""
+    import torch
+
+    if not isinstance(data, list) or len(data) != len(asked):
+        raise wire.WireError("parameters read back are not one list per argument asked for")
+    states = {}
+    for item, index in zip(data, asked):
+        if not (isinstance(item, list) and len(item) == 2 and item[0] == index and isinstance(item[1], list)):
+            raise wire.WireError("parameters read back are not [index, [[name, tensor], ...]]")
+        pairs = item[1]
+        if not all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) and type(p[1]) is torch.Tensor
+                   for p in pairs):
+            raise wire.WireError("a parameter read back is not a [name, tensor] pair")
+        states[index] = {name: tensor for name, tensor in pairs}
+    return states
 
 
 def _str(value: Any, limit: int = 2000) -> str:
@@ -319,10 +339,14 @@ class StudentProcess:
             self.close()
             return NotebookRun(tuple(results), {}, {}, stopped=f"the notebook's process broke protocol ({exc})")
 
-    def call(self, name: str, args: list[Any], timeout: float) -> CallReply:
-        """Call a student function; raises StudentProcessEnded if the process dies or runs out of time."""
+    def call(self, name: str, args: list[Any], timeout: float, after: tuple[int, ...] = ()) -> CallReply:
+        """Call a student function; raises StudentProcessEnded if the process dies or runs out of time.
+        ``after``: the arguments (models) whose parameters to read back once the call returns."""
         out = bytearray()
-        self._send({"op": "call", "name": name, "args": [wire.encode(a, out) for a in args]}, out)
+        request = {"op": "call", "name": name, "args": [wire.encode(a, out) for a in args]}
+        if after:
+            request["after"] = list(after)
+        self._send(request, out)
         message, blob = self._receive(time.monotonic() + timeout)
         try:
             if message.get("event") != "result" or not isinstance(message.get("ok"), bool):
@@ -332,7 +356,8 @@ class StudentProcess:
                 raise wire.WireError("ops is not a list")
             ops = frozenset(_str(op, 100) for op in ops[:1000])
             if message["ok"]:
-                return CallReply(value=wire.decode(message.get("value"), blob), ops=ops)
+                states = _parameters(wire.decode(message.get("after", []), blob), after)
+                return CallReply(value=wire.decode(message.get("value"), blob), ops=ops, after=states)
             return CallReply(error=_error(message.get("error")), ops=ops)
         except (wire.WireError, KeyError, TypeError) as exc:
             self.close()

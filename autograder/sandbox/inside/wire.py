@@ -51,9 +51,39 @@ class Unsupported:
 
 @dataclass(frozen=True)
 class Ref:
-    """A named object that only exists in the student's process (such as the tokenizer)."""
+    """A named object that only exists in the student's process (such as the tokenizer).
+
+    Its name says how to build it there: "tiktoken:<encoding>"; "gpt2:<json>", a model of the
+    release's gpt2.py (``model_ref``); "optim:<json>", an optimizer over an earlier argument's
+    parameters (``optimizer_ref``). Names are plain data; what they build is fixed here.
+    """
 
     name: str
+
+    def __repr__(self) -> str:  # how messages name it
+        kind, _, arg = self.name.partition(":")
+        if kind == "gpt2":
+            spec = json.loads(arg)
+            return f"GPTModel(seed {spec['seed']}, {spec['config'].get('n_layers', '?')} layers)"
+        if kind == "optim":
+            return f"an optimizer ({json.loads(arg)['kind']})"
+        return "the GPT-2 tokenizer" if kind == "tiktoken" else f"Ref({self.name!r})"
+
+
+OPTIMIZERS = ("SGD", "Adam", "AdamW")  # the optimizers a reference may name
+OPTIMIZER_OPTIONS = ("lr", "weight_decay", "momentum")
+
+
+def model_ref(config: dict, seed: int, train: bool = False, grad: float | None = None) -> Ref:
+    """A GPTModel(config) built after torch.manual_seed(seed), in eval mode unless ``train``;
+    with ``grad``, every parameter's .grad filled with it (what a previous step would leave)."""
+    return Ref("gpt2:" + json.dumps({"config": config, "seed": seed, "train": train, "grad": grad},
+                                    sort_keys=True))
+
+
+def optimizer_ref(kind: str, arg: int, **options: float) -> Ref:
+    """torch.optim.<kind> over the parameters of the call's argument number ``arg``."""
+    return Ref("optim:" + json.dumps({"kind": kind, "arg": arg, **options}, sort_keys=True))
 
 
 # ---------------------------------------------------------------- framing
