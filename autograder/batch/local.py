@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import multiprocessing
+import os
 import signal
 import time
 from dataclasses import dataclass, replace
@@ -173,7 +174,8 @@ def _pool(assignment: Assignment, settings: Settings) -> Iterator[futures.Proces
     # spawn: workers start clean, without the parent's threads or torch state.
     context = multiprocessing.get_context("spawn")
     jobs = max(1, settings.jobs)
-    pool = futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_die_with_parent)
+    pool = futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
+                                       initargs=(max(1, (os.cpu_count() or 1) // jobs),))
     try:
         for _ in range(jobs):
             pool.submit(_get_ready, assignment, settings)
@@ -210,8 +212,11 @@ def _graded(pool: futures.ProcessPoolExecutor, submissions: list[Found], assignm
             yield crashed(jobs[job], assignment, "worker process died")
 
 
-def _die_with_parent() -> None:
-    """Workers end when the batch's process does, even on kill -9 (Linux's PR_SET_PDEATHSIG)."""
+def _start_worker(threads: int) -> None:
+    """Workers end when the batch's process does, even on kill -9 (Linux's PR_SET_PDEATHSIG), and
+    share the cores: torch in each would start a thread per core, and OpenMP threads that wait by
+    spinning, two workers' worth on as many cores, made a batch of small models three times slower."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)  # read when torch is first imported, below
     try:
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)
     except (OSError, AttributeError):

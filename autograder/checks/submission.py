@@ -185,13 +185,16 @@ class Submission:
 
     # -------------------------------------------------------------- calls
 
-    def call_traced(self, name: str, *args: Any, after: tuple[int, ...] = ()) -> CallReply:
+    def call_traced(self, name: str, *args: Any, after: tuple[int, ...] = (),
+                    stand_in: dict[str, str] | None = None, ops: bool = True, repeat: int = 1) -> CallReply:
         """Call a student function; the reply carries its value, the torch ops it ran and, for the
-        arguments in ``after`` (models built in the sandbox), their parameters once it returned."""
+        arguments in ``after`` (models built in the sandbox), their parameters once it returned.
+        ``stand_in`` replaces notebook functions it calls with the kit's for this call (so a
+        mistake in those costs only their own points; see ``student_check.standing_in``)."""
         self.require(name)
         call = f"`{name}({', '.join(describe_value(a) for a in args)})`"
         try:
-            reply = self.process.call(name, list(args), self.settings.call_timeout, after)
+            reply = self.process.call(name, list(args), self.settings.call_timeout, after, stand_in, ops, repeat)
         except StudentProcessEnded as ended:
             if ended.timed_out:
                 reason = f"{call} did not return within {self.settings.call_timeout:g} s (an endless loop?)"

@@ -339,13 +339,23 @@ class StudentProcess:
             self.close()
             return NotebookRun(tuple(results), {}, {}, stopped=f"the notebook's process broke protocol ({exc})")
 
-    def call(self, name: str, args: list[Any], timeout: float, after: tuple[int, ...] = ()) -> CallReply:
+    def call(self, name: str, args: list[Any], timeout: float, after: tuple[int, ...] = (),
+             stand_in: dict[str, str] | None = None, ops: bool = True, repeat: int = 1) -> CallReply:
         """Call a student function; raises StudentProcessEnded if the process dies or runs out of time.
-        ``after``: the arguments (models) whose parameters to read back once the call returns."""
+        ``after``: the arguments (models) whose parameters to read back once the call returns;
+        ``stand_in``: notebook functions replaced by the kit's for this call (``student_check.STAND_INS``);
+        ``ops``: whether to record the torch ops it runs (they cost time, and only some checks read them);
+        ``repeat``: that many calls in a row on the same arguments, the value the list of theirs."""
         out = bytearray()
         request = {"op": "call", "name": name, "args": [wire.encode(a, out) for a in args]}
         if after:
             request["after"] = list(after)
+        if stand_in:
+            request["stand_in"] = dict(stand_in)
+        if not ops:
+            request["ops"] = False
+        if repeat != 1:
+            request["repeat"] = repeat
         self._send(request, out)
         message, blob = self._receive(time.monotonic() + timeout)
         try:

@@ -91,11 +91,15 @@ def _isclose(actual, expected, rtol: float, atol: float) -> bool:
     return bool(torch.isclose(actual.to(torch.float64), expected.to(torch.float64), rtol=rtol, atol=atol).all())
 
 
-def failure(expectation: dict, shown: str, value: Any, ops: set) -> str | None:
+def failure(expectation: dict, shown: str, value: Any, ops: set, after: dict | None = None) -> str | None:
     """The message for ``value`` failing one expectation of a call shown as ``shown``, or None if it holds.
 
-    Expectations are plain data: {"tensor": {dtype, shape, hint}}, {"str": True}, {"equal": ...},
-    {"close": tensor, "rtol", "atol"?, "row"?, "what"}, {"no_ops": [aten op names], "what"}.
+    Expectations are plain data: {"tensor": {dtype, shape, hint}}, {"str": True}, {"float": {hint}},
+    {"pair": "what the two are"}, then {"item": [index, shown, expectation]} for each of them,
+    {"equal": ...}, {"close": tensor, "also": [tensor]?, "rtol", "atol"?, "row"?, "what"} (a
+    float or a tensor close to any of them), {"nan": {"what"}}, {"no_ops": [aten op names], "what"},
+    {"params": {...}} (a model's parameters after the call, ``after``), and, for token sequences
+    that were sampled, {"transitions": {...}} and {"rate": {...}} (see ``_sampled``).
     """
     import torch
 
@@ -112,6 +116,25 @@ def failure(expectation: dict, shown: str, value: Any, ops: set) -> str | None:
         return None
     if "str" in expectation:
         return None if isinstance(value, str) else f"{shown} should return a str; it returned {describe(value)}."
+    if "pair" in expectation:
+        return None if isinstance(value, (list, tuple)) and len(value) == 2 else (
+            f"{shown} should return two values, {expectation['pair']}; it returned {describe(value)}.")
+    if "item" in expectation:  # one value of a returned pair: [index, how to show it, its expectation]
+        index, item_shown, inner = expectation["item"]
+        if not isinstance(value, (list, tuple)) or len(value) <= index:
+            return f"{shown} gave {describe(value)}, which has no value number {index + 1}."
+        return failure(inner, item_shown, value[index], ops, after)
+    if "float" in expectation:
+        hint = expectation["float"].get("hint", "")
+        return None if type(value) is float else (
+            f"{shown} should return a Python float; it returned {describe(value)}.{' ' + hint if hint else ''}")
+    if "nan" in expectation:
+        return None if type(value) is float and math.isnan(value) else (
+            f"{expectation['nan']['what']}: expected nan, got {describe(value)}.")
+    if "params" in expectation:
+        return _parameters_failure(expectation["params"], after or {})
+    if "transitions" in expectation or "rate" in expectation:
+        return _sampled(expectation, value)
     if "equal" in expectation:
         expected = expectation["equal"]
         if isinstance(expected, str):
@@ -120,9 +143,12 @@ def failure(expectation: dict, shown: str, value: Any, ops: set) -> str | None:
             f"{shown} returned {value.tolist()}; expected {expected.tolist()}.")
     if "close" in expectation:
         expected = expectation["close"]
+        if type(value) is float:
+            value = torch.tensor(value, dtype=torch.float64)
         if "row" in expectation:
             value = value[expectation["row"]]
-        if _isclose(value, expected, expectation["rtol"], expectation.get("atol", 0.0)):
+        if any(_isclose(value, option, expectation["rtol"], expectation.get("atol", 0.0))
+               for option in [expected, *expectation.get("also", [])]):
             return None
         return f"{expectation['what']}: expected {numbers(expected.to(torch.float64))}, got {numbers(value.to(torch.float64))}."
     if "no_ops" in expectation:
@@ -131,7 +157,7 @@ def failure(expectation: dict, shown: str, value: Any, ops: set) -> str | None:
     raise ValueError(f"unknown expectation {sorted(expectation)}")
 
 
-def matches(matcher: dict, value: Any, error: str, ops: set) -> bool:
+def matches(matcher: dict, value: Any, error: str, ops: set, after: dict | None = None) -> bool:
     """Whether a call's outcome shows a known mistake, as described by ``matcher`` (plain data).
 
     A matcher recognises a mistake by what came back, never by the student's code: the wrong value
@@ -141,11 +167,17 @@ def matches(matcher: dict, value: Any, error: str, ops: set) -> bool:
 
     kind, arg = next(iter(matcher.items()))
     if kind == "any":
-        return any(matches(m, value, error, ops) for m in arg)
+        return any(matches(m, value, error, ops, after) for m in arg)
     if kind == "all":
-        return all(matches(m, value, error, ops) for m in arg)
+        return all(matches(m, value, error, ops, after) for m in arg)
     if kind == "not":
-        return not matches(arg, value, error, ops)
+        return not matches(arg, value, error, ops, after)
+    if kind == "holds":  # an expectation as a matcher: what a mistake's outcome satisfies
+        return not error and failure(arg, "", value, ops, after) is None
+    if kind == "item":  # one element of a returned tuple, such as (inputs, targets)
+        index, inner = arg
+        return (isinstance(value, (list, tuple)) and len(value) > index
+                and matches(inner, value[index], error, ops, after))
     if kind == "error_contains":
         return arg in error
     if kind == "ops_any":
@@ -159,6 +191,10 @@ def matches(matcher: dict, value: Any, error: str, ops: set) -> bool:
     if kind == "close":
         return (value.is_floating_point() and list(value.shape) == list(arg.shape)
                 and _isclose(value, arg, matcher.get("rtol", 1e-4), 1e-12))
+    if kind == "shape":
+        return list(value.shape) == list(arg)
+    if kind == "equal":
+        return value.shape == arg.shape and bool(torch.equal(value.to(arg.dtype), arg))
     if kind == "same_values":
         return value.dim() == arg["dim"] and value.tolist() == arg["values"]
     if kind == "floating":
@@ -170,22 +206,90 @@ def matches(matcher: dict, value: Any, error: str, ops: set) -> bool:
     raise ValueError(f"unknown matcher {kind!r}")
 
 
-def judge(call: dict, value: Any = None, error: str = "", ops: set = frozenset()) -> Verdict:
-    """The verdict on one call: ``value`` came back, or ``error`` was raised (a message), with ``ops`` run."""
+def judge(call: dict, value: Any = None, error: str = "", ops: set = frozenset(),
+          after: dict | None = None) -> Verdict:
+    """The verdict on one call: ``value`` came back, or ``error`` was raised (a message), with ``ops``
+    run; ``after`` holds the parameters of the model arguments the call names in "after", once it returned."""
     if error:
         message = error
     else:
-        message = next((m for m in (failure(e, call["shown"], value, ops) for e in call["expect"]) if m), None)
+        message = next((m for m in (failure(e, call["shown"], value, ops, after) for e in call["expect"]) if m),
+                       None)
         if message is None:
             return Verdict(True)
     found = []
     for mistake in call["mistakes"]:
         try:
-            if matches(mistake["when"], value, error, ops):
+            if matches(mistake["when"], value, error, ops, after):
                 found.append((mistake["name"], mistake["text"]))
         except Exception:  # noqa: BLE001 - an odd value must not break feedback
             continue
     return Verdict(False, message, found)
+
+
+def _parameters_failure(spec: dict, after: dict) -> str | None:
+    """Whether a model argument's parameters, read back after the call, are those of a correct step
+    (any of ``spec["expected"]``, each {name: tensor}), up to ``spec["atol"]``."""
+    import torch
+
+    got = after.get(spec["arg"])
+    if got is None:
+        return f"{spec['what']}: the model's parameters could not be read back after the call."
+    worst = None
+    for expected in spec["expected"]:
+        if got.keys() != expected.keys():
+            continue
+        gaps = {name: float((got[name].double() - tensor.double()).abs().max()) if got[name].shape == tensor.shape
+                else math.inf for name, tensor in expected.items()}
+        name = max(gaps, key=gaps.get)
+        if gaps[name] <= spec["atol"]:
+            return None
+        worst = worst if worst and worst[1] <= gaps[name] else (name, gaps[name])
+    if worst is None:
+        return f"{spec['what']}: the model came back with other parameters than it was given."
+    unchanged = all(torch.equal(got[n], t) for n, t in spec["before"].items()) if "before" in spec else False
+    how = "did not change at all" if unchanged else f"differ from a correct step by up to {worst[1]:.3g} ({worst[0]})"
+    return f"{spec['what']}: after the call, the model's parameters {how}."
+
+
+def _sampled(expectation: dict, value: Any) -> str | None:
+    """A sampled token sequence, judged by what every correct sampler does, whatever its random draws.
+
+    Each check reads the tokens from position ``start`` on; the token before each one is its
+    context (the call feeds one token of context, so the next token's distribution depends on the
+    previous token alone, and the kit knows it for every token).
+    - {"transitions": {"start", "allowed": [[token, ...] per previous token], "what"}}: every token
+      is one the sampler may draw after its previous one (the top k);
+    - {"rate": {"start", "top": [token per previous token], "p": [probability per previous token],
+      "false_failure", "what"}}: how often the counted token was drawn agrees with its probability.
+      The count minus the sum of the probabilities is a martingale with steps in [-1, 1], so by
+      Azuma-Hoeffding a correct sampler is farther than sqrt(n ln(2 / false_failure) / 2) from it
+      with probability below ``false_failure``, however many steps n there are.
+    """
+    import torch
+
+    if not isinstance(value, torch.Tensor) or value.dim() != 2 or value.shape[0] != 1:
+        return f"expected a (1, n) tensor of token ids, got {describe(value)}."
+    tokens = value[0].tolist()
+    if "transitions" in expectation:
+        spec = expectation["transitions"]
+        for position in range(spec["start"], len(tokens)):
+            previous, token = tokens[position - 1], tokens[position]
+            allowed = spec["allowed"][previous] if 0 <= previous < len(spec["allowed"]) else []
+            if token not in allowed:
+                return (f"{spec['what']}: token {token} at position {position} (after token {previous}) is not "
+                        f"one of the {len(allowed)} the sampler may draw there, {sorted(allowed)}.")
+        return None
+    spec = expectation["rate"]
+    steps = [(tokens[j - 1], tokens[j]) for j in range(spec["start"], len(tokens))]
+    drawn = sum(token == spec["top"][previous] for previous, token in steps)
+    mean = sum(spec["p"][previous] for previous, _ in steps)
+    bound = math.sqrt(len(steps) * math.log(2 / spec["false_failure"]) / 2)
+    if abs(drawn - mean) <= bound:
+        return None
+    return (f"{spec['what']}: the most likely token was drawn {drawn} times in {len(steps)} steps; sampling "
+            f"from softmax(logits / temperature) draws it about {mean:.0f} times (a gap over {bound:.0f} "
+            f"happens by chance less than once in {1 / spec['false_failure']:,.0f} checks).")
 
 
 # ---------------------------------------------------------------- calling the student's functions
@@ -214,12 +318,126 @@ def _tokenizer():
 def _arguments(call: dict) -> list:
     import torch
 
-    return [_tokenizer() if is_tokenizer(arg) else arg.clone() if isinstance(arg, torch.Tensor) else arg
-            for arg in call["args"]]
+    values = []
+    for arg in call["args"]:  # in order: an optimizer refers to a model argument before it
+        values.append(_tokenizer() if is_tokenizer(arg) else build(arg["ref"], values) if is_ref(arg)
+                      else _cloned(arg) if isinstance(arg, (torch.Tensor, list)) else arg)
+    return values
+
+
+def _cloned(arg):
+    """A fresh copy of a tensor argument (or of a list of them, such as a loader's batches), so a
+    function that writes into its input cannot change the next check's."""
+    import torch
+
+    if isinstance(arg, list):
+        return [_cloned(item) for item in arg]
+    return arg.clone() if isinstance(arg, torch.Tensor) else arg
 
 
 def is_tokenizer(arg: Any) -> bool:
     return isinstance(arg, dict) and arg == TOKENIZER
+
+
+def is_ref(arg: Any) -> bool:
+    """An argument a check names instead of sending: {"ref": name} (see ``build``)."""
+    return isinstance(arg, dict) and set(arg) == {"ref"} and isinstance(arg["ref"], str)
+
+
+# ---------------------------------------------------------------- inputs built where the code runs
+
+
+OPTIMIZERS = ("SGD", "Adam", "AdamW")  # the optimizers a check may name
+OPTIMIZER_OPTIONS = ("lr", "weight_decay", "momentum")
+
+
+def build(name: str, earlier: list = ()):
+    """An object a check names but cannot send, built here, where the student's code runs (the
+    grader's sandbox or the student's machine): "tiktoken:<encoding>"; "gpt2:<json>", a GPTModel of
+    the gpt2.py beside the notebook, from a configuration and a seed; "optim:<json>", an optimizer
+    over an earlier argument's parameters. The kit builds the same ones from its own copy, so it
+    knows exactly what the student's function received."""
+    kind, _, arg = name.partition(":")
+    if kind == "tiktoken":
+        import tiktoken
+
+        return tiktoken.get_encoding(arg)
+    if kind == "gpt2":
+        return build_model(json.loads(arg))
+    if kind == "optim":
+        return build_optimizer(json.loads(arg), earlier)
+    raise ValueError(f"unknown reference {name!r}")
+
+
+def build_model(spec: dict, model_class=None):
+    """GPTModel(config) after torch.manual_seed(seed), in eval mode unless "train"; with "grad",
+    every parameter's .grad filled with it (what a previous step leaves behind)."""
+    import torch
+
+    config, seed, grad = spec.get("config"), spec.get("seed"), spec.get("grad")
+    if not isinstance(config, dict) or type(seed) is not int:
+        raise ValueError("a model reference needs a config dict and an int seed")
+    if model_class is None:
+        model_class = getattr(__import__(MODEL_MODULE), MODEL_CLASS)
+    torch.manual_seed(seed)
+    model = model_class(dict(config))
+    model.train(bool(spec.get("train")))
+    if grad is not None:
+        for parameter in model.parameters():
+            parameter.grad = torch.full_like(parameter, float(grad))
+    return model
+
+
+def build_optimizer(spec: dict, earlier: list):
+    """torch.optim.<kind> over the parameters of argument ``arg``; other optimizers are refused."""
+    import torch
+
+    kind, arg = spec.get("kind"), spec.get("arg")
+    if kind not in OPTIMIZERS or type(arg) is not int or not 0 <= arg < len(earlier):
+        raise ValueError(f"an optimizer reference names one of {OPTIMIZERS} and an earlier argument")
+    options = {key: float(spec[key]) for key in OPTIMIZER_OPTIONS if key in spec}
+    return getattr(torch.optim, kind)(earlier[arg].parameters(), **options)
+
+
+def parameters_of(model) -> list:
+    """[[name, tensor], ...] of a model's parameters, copied: what a call did to them, as plain data."""
+    return [[name, parameter.detach().clone()] for name, parameter in model.named_parameters()]
+
+
+def probe_loss(input_batch, target_batch, model, device):
+    """A stand-in for a student's batch loss while a function that calls it is checked.
+
+    ``train_step`` and ``calc_loss_loader`` call ``calc_loss_batch``; judged with the student's own,
+    a mistake there would cost them too. So while they run, the check puts this in its place: a
+    loss of the model's output that every parameter's gradient depends on, and not the answer
+    (it is not a cross-entropy), so nothing of the reference reaches the student's process. A
+    function that computes its loss itself is judged against the real loss instead.
+    """
+    logits = model(input_batch.to(device))
+    return (logits ** 2).mean() / 2 + 0.0 * target_batch.to(device).sum()
+
+
+STAND_INS = {"probe_loss": probe_loss}
+
+
+@contextlib.contextmanager
+def standing_in(namespace: dict, stand_ins: dict[str, str]):
+    """The notebook's functions named in ``stand_ins`` replaced by the kit's (``STAND_INS``) for
+    the duration of a call, and put back after it, however it ends."""
+    unknown = set(stand_ins.values()) - set(STAND_INS)
+    if unknown:
+        raise ValueError(f"unknown stand-in {sorted(unknown)}")
+    missing = object()
+    saved = {name: namespace.get(name, missing) for name in stand_ins}
+    namespace.update({name: STAND_INS[kind] for name, kind in stand_ins.items()})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is missing:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
 
 
 def record_ops():
@@ -246,6 +464,24 @@ def record_ops():
     return RecordOps()
 
 
+OP_KINDS = ("no_ops", "ops_any")  # the expectations and matchers that read the ops a call ran
+
+
+def needs_ops(call: dict) -> bool:
+    """Whether judging ``call`` reads the torch ops it ran. Recording them costs every op a Python
+    call (a thousand generated tokens take twice as long), so calls that never look are not recorded."""
+    def found(data) -> bool:
+        if isinstance(data, dict):
+            return any(key in OP_KINDS or found(value) for key, value in data.items())
+        return isinstance(data, (list, tuple)) and any(found(item) for item in data)
+
+    return found(call["expect"]) or found([mistake["when"] for mistake in call["mistakes"]])
+
+
+class NoRecording(contextlib.nullcontext):
+    ops: frozenset = frozenset()
+
+
 class CallTimedOut(Exception):
     pass
 
@@ -254,17 +490,24 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def call_and_judge(function, call: dict, limit: float | None = None) -> Verdict:
+def call_and_judge(function, call: dict, limit: float | None = None, namespace: dict | None = None) -> Verdict:
     """Call a student function on the check's inputs, then judge it; ``limit`` seconds at most
-    (enforced with an alarm, so only from the main thread)."""
-    recorder, value, error = record_ops(), None, ""
+    (enforced with an alarm, so only from the main thread). ``namespace``, the notebook's, is where
+    the call's stand-ins go (see ``standing_in``)."""
+    recorder, value, error, after = record_ops() if needs_ops(call) else NoRecording(), None, "", {}
     alarm = limit and hasattr(signal, "setitimer") and _main_thread()
     if alarm:
         previous = signal.signal(signal.SIGALRM, _out_of_time)
         signal.setitimer(signal.ITIMER_REAL, limit)
     try:
-        with recorder:
-            value = function(*_arguments(call))
+        try:
+            args = _arguments(call)
+        except Exception as exc:  # noqa: BLE001 - the check's own inputs, not the student's code
+            return Verdict(False, f"The check could not build its inputs for {call['shown']} ({_error_text(exc)}). "
+                                  "Keep gpt2.py and check.py beside the notebook, as they came.")
+        with standing_in(namespace if namespace is not None else {}, call.get("stand_in", {})), recorder:
+            value = called(function, args, call.get("repeat", 1))
+        after = {index: dict(parameters_of(args[index])) for index in call.get("after", [])}
     except CallTimedOut:
         error = f"{call['shown']} took longer than {limit:g} s; look for a loop that never ends."
     except Exception as exc:  # noqa: BLE001 - the student's exception is the answer
@@ -273,7 +516,15 @@ def call_and_judge(function, call: dict, limit: float | None = None) -> Verdict:
         if alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
-    return judge(call, value, error, recorder.ops)
+    return judge(call, value, error, recorder.ops, after)
+
+
+def called(function, args: list, repeat: int = 1) -> Any:
+    """``function(*args)``; with ``repeat``, that many calls in a row on the same objects (a model
+    and its optimizer, several steps), and the list of what each returned."""
+    if repeat == 1:
+        return function(*args)
+    return [function(*args) for _ in range(repeat)]
 
 
 def _main_thread() -> bool:
@@ -297,7 +548,7 @@ def check_functions(namespace: dict, checks: dict, limit: float | None = None, r
         else:
             verdicts[name] = Verdict(True)
             for call in (c for c in checks["calls"] if c["function"] == name):
-                verdict = call_and_judge(function, call, limit)
+                verdict = call_and_judge(function, call, limit, namespace)
                 if not verdict.passed:
                     verdicts[name] = verdict
                     break
@@ -577,6 +828,17 @@ def _setup_cells(checks: dict) -> list[str]:
             and not c["metadata"]["nbgrader"].get("grade") and not _skipped(c)]
 
 
+def import_what_optimizers_need(folder: Path) -> None:
+    """Import torch's compiler front end when the notebooks in ``folder`` use torch.optim.
+
+    Building any optimizer imports torch._dynamo (torch.optim's add_param_group is wrapped by it):
+    a second on its first use, in every notebook that trains. A warm process pays it once, before
+    it forks, when the trusted release notebook names torch.optim; others never pay it.
+    """
+    if any("torch.optim" in path.read_text(encoding="utf-8", errors="replace") for path in folder.glob("*.ipynb")):
+        import torch._dynamo  # noqa: F401
+
+
 def warm_up() -> dict:
     """Pay once what every run of a notebook pays: imports, the tokenizer, the checks, the model."""
     import torch
@@ -585,6 +847,7 @@ def warm_up() -> dict:
     torch.set_num_threads(1)  # before any op: a process with an intra-op pool must not fork
     _tokenizer()
     checks = load_checks()
+    import_what_optimizers_need(HERE)
     try:
         code_cells(HERE / f"{checks['assignment']}.ipynb")  # imports IPython's translator, if it is there
         sys.path.insert(0, str(HERE))

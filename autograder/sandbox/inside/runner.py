@@ -11,17 +11,21 @@ Protocol, one frame each way at a time (JSON plus raw tensor bytes, see ``wire``
   grader -> {"op": "run", "cells": [{"index", "source"}], "functions": [...]}
   runner -> {"event": "cell", "index", "status": "running" | "ok" | "error", "error"?} per cell,
             then {"event": "ready", "functions": {...}, "defined": {...}}
-  grader -> {"op": "call", "name", "args": [...], "after": [argument indexes]?}
+  grader -> {"op": "call", "name", "args": [...], "after": [argument indexes]?,
+             "stand_in": {notebook function: the kit's stand-in}?, "ops": false when not needed,
+             "repeat": n calls in a row on the same arguments?}
   runner -> {"event": "result", "ok", "value" | "error", "ops": [aten ops the call ran],
              "after": [[index, [[parameter name, tensor], ...]], ...] when asked}
 
 An argument may be a reference (``wire.Ref``) to an object built here, because it cannot travel:
 the tokenizer, a model of the release's ``gpt2.py`` built from a seed and a configuration, an
 optimizer over an earlier argument's parameters. ``after`` reads a model argument's parameters
-back once the call returns (what an optimizer step did to them).
+back once the call returns (what an optimizer step did to them). ``stand_in`` puts one of the kit's
+functions in place of a notebook function the called one uses, for that call only (see
+``student_check.standing_in``). ``repeat`` makes several calls in a row on the same objects
+(training steps) and returns the list of their values.
 """
 
-import json
 import os
 import re
 import sys
@@ -149,18 +153,19 @@ class Runner:
 
     # ------------------------------------------------------------ calls
 
-    def call(self, name: str, args: list, blob: bytearray, after: list = ()) -> tuple[dict, bytearray]:
+    def call(self, name: str, args: list, blob: bytearray, after: list = (),
+             stand_in: dict | None = None, record: bool = True, repeat: int = 1) -> tuple[dict, bytearray]:
         function = self.shell.user_ns.get(name)
         values = []
         for arg in args:  # in order: an optimizer refers to a model argument before it
             values.append(self.resolve(wire.decode(arg, blob), values))
-        recorder, out = student_check.record_ops(), bytearray()
+        recorder, out = student_check.record_ops() if record else student_check.NoRecording(), bytearray()
         try:
-            with recorder:
-                value = function(*values)
+            with student_check.standing_in(self.shell.user_ns, stand_in or {}), recorder:
+                value = student_check.called(function, values, repeat)
             reply = {"ok": True, "value": wire.encode(value, out)}
             if after:
-                reply["after"] = wire.encode([[i, self.parameters_of(values[i])] for i in after], out)
+                reply["after"] = wire.encode([[i, student_check.parameters_of(values[i])] for i in after], out)
         except BaseException as exc:  # noqa: BLE001 - the student's exception is the answer
             if isinstance(exc, KeyboardInterrupt):
                 raise
@@ -171,31 +176,12 @@ class Runner:
         return {"event": "result", **reply, "ops": sorted(recorder.ops)}, out
 
     def resolve(self, value, earlier: list = ()):
+        """Objects the grader can name but not send (see ``wire.Ref``), built by ``student_check.build``."""
         if isinstance(value, wire.Ref):
-            return self.lookup(value.name, earlier)
+            return student_check.build(value.name, earlier)
         if isinstance(value, list):
             return [self.resolve(item, earlier) for item in value]
         return value
-
-    @staticmethod
-    def lookup(name: str, earlier: list = ()):
-        """Objects the grader can name but not send (see ``wire.Ref``): the tokenizer, a model of the
-        release's gpt2.py, an optimizer over an earlier argument's parameters."""
-        kind, _, arg = name.partition(":")
-        if kind == "tiktoken":
-            import tiktoken
-
-            return tiktoken.get_encoding(arg)
-        if kind == "gpt2":
-            return build_model(arg)
-        if kind == "optim":
-            return build_optimizer(arg, earlier)
-        raise ValueError(f"unknown reference {name!r}")
-
-    @staticmethod
-    def parameters_of(model) -> list:
-        """[[name, tensor], ...] of a model argument's parameters: plain data, read after a call."""
-        return [[name, parameter.detach().clone()] for name, parameter in model.named_parameters()]
 
     def serve(self) -> None:
         request, blob = self.read()
@@ -207,37 +193,8 @@ class Runner:
         self.run_cells(request["cells"], request["functions"])
         while True:
             request, blob = self.read()
-            self.send(*self.call(request["name"], request["args"], blob, request.get("after", [])))
-
-
-def build_model(spec_text: str):
-    """The model a ``wire.model_ref`` names, from the gpt2.py beside the notebook."""
-    import gpt2
-    import torch
-
-    spec = json.loads(spec_text)
-    config, seed, grad = spec["config"], spec["seed"], spec.get("grad")
-    if not isinstance(config, dict) or type(seed) is not int:
-        raise ValueError("a model reference needs a config dict and an int seed")
-    torch.manual_seed(seed)
-    model = gpt2.GPTModel(dict(config))
-    model.train(bool(spec.get("train")))
-    if grad is not None:
-        for parameter in model.parameters():
-            parameter.grad = torch.full_like(parameter, float(grad))
-    return model
-
-
-def build_optimizer(spec_text: str, earlier: list):
-    """The optimizer a ``wire.optimizer_ref`` names, over an earlier argument's parameters."""
-    import torch
-
-    spec = json.loads(spec_text)
-    kind, arg = spec.get("kind"), spec.get("arg")
-    if kind not in wire.OPTIMIZERS or type(arg) is not int or not 0 <= arg < len(earlier):
-        raise ValueError(f"an optimizer reference names one of {wire.OPTIMIZERS} and an earlier argument")
-    options = {key: float(spec[key]) for key in wire.OPTIMIZER_OPTIONS if key in spec}
-    return getattr(torch.optim, kind)(earlier[arg].parameters(), **options)
+            self.send(*self.call(request["name"], request["args"], blob, request.get("after", []),
+                                 request.get("stand_in"), request.get("ops", True), int(request.get("repeat", 1))))
 
 
 def main() -> None:

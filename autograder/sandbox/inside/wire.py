@@ -70,10 +70,6 @@ class Ref:
         return "the GPT-2 tokenizer" if kind == "tiktoken" else f"Ref({self.name!r})"
 
 
-OPTIMIZERS = ("SGD", "Adam", "AdamW")  # the optimizers a reference may name
-OPTIMIZER_OPTIONS = ("lr", "weight_decay", "momentum")
-
-
 def model_ref(config: dict, seed: int, train: bool = False, grad: float | None = None) -> Ref:
     """A GPTModel(config) built after torch.manual_seed(seed), in eval mode unless ``train``;
     with ``grad``, every parameter's .grad filled with it (what a previous step would leave)."""
@@ -82,7 +78,8 @@ def model_ref(config: dict, seed: int, train: bool = False, grad: float | None =
 
 
 def optimizer_ref(kind: str, arg: int, **options: float) -> Ref:
-    """torch.optim.<kind> over the parameters of the call's argument number ``arg``."""
+    """torch.optim.<kind> over the parameters of the call's argument number ``arg`` (one of
+    ``student_check.OPTIMIZERS``: others are refused where it is built)."""
     return Ref("optim:" + json.dumps({"kind": kind, "arg": arg, **options}, sort_keys=True))
 
 

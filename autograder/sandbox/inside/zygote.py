@@ -38,7 +38,8 @@ def prctl(option: int, value: int) -> None:
 
 
 def warm_up(release: Path, cache: Path | None, record_into: Path | None = None) -> None:
-    """Pay once what every notebook would pay: imports, the tokenizer, the model class."""
+    """Pay once what every notebook would pay: imports, the tokenizer, the model class, and what
+    building an optimizer imports when the assignment trains a model."""
     import torch
 
     torch.set_num_threads(1)  # before any op: a parent with an intra-op pool must not fork
@@ -53,6 +54,9 @@ def warm_up(release: Path, cache: Path | None, record_into: Path | None = None) 
     import model_cache
 
     model_class = getattr(model_module, MODEL_CLASS)
+    import student_check
+
+    student_check.import_what_optimizers_need(release)
     if record_into is not None:
         model_cache.record(model_class, record_into)
         forward_memo.record(model_class, record_into, model_cache.replay_of)
