@@ -10,7 +10,10 @@ the throughput ratio and the peak memory of each run (the sum of PSS over the wh
 so pages shared between workers count once). It also times a cold ``python -m autograder check``.
 A benchmark prints figures; it asserts nothing but the agreement of the grades.
 
-    python -m bench.batch_throughput [--submissions 40] [--jobs 2]
+    python -m bench.batch_throughput [--submissions 40] [--jobs 2] [--assignment train_and_generate]
+
+For train_and_generate, nbgrader runs every cell, the ten-epoch training loop included (about half
+a minute each); the kit leaves out the cells tagged skip-when-grading.
 """
 
 from __future__ import annotations
@@ -29,30 +32,39 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 
 from tests import corpus
+from tests import train_and_generate_corpus as tg_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
-# Mistakes that nbgrader's own test cells catch too, so both graders must agree on every student.
-MIX = [m for m in corpus.MISTAKES]
+# Per assignment: a correct notebook, and one with a mistake, that nbgrader's own test cells catch
+# too (so both graders must agree on every student). Left out of train_and_generate's mix: the
+# mistakes in calc_loss_batch, which nbgrader's cells charge to calc_loss_loader and train_step as
+# well (the kit does not), and a temperature lost after the softmax, which they do not see.
+CORPORA = {
+    "tokens_and_loss": (corpus.with_answers, corpus.MISTAKES),
+    "train_and_generate": (tg_corpus.with_answers, [
+        m for m in tg_corpus.MISTAKES if m.function != "calc_loss_batch" and m.name != "temperature_after_softmax"]),
+}
 # Peak memory is sampled from /proc; each sample walks every process's page tables, which costs CPU the
 # graders would otherwise use, so it is taken once a second (the peaks last longer than that).
 SAMPLE_EVERY = 1.0
 
 
-def make_course(directory: Path, count: int) -> dict[str, Path]:
+def make_course(directory: Path, count: int, assignment: str) -> dict[str, Path]:
     shutil.copytree(ROOT / "source", directory / "source", symlinks=False)
     shutil.copy(ROOT / "nbgrader_config.py", directory)
-    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "tokens_and_loss"], cwd=directory,
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment], cwd=directory,
                    check=True, capture_output=True)
+    with_answers, mix = CORPORA[assignment]
     students = {}
     for index in range(count):
         student = f"student{index:03d}"
         if index % 2 == 0:
-            notebook = corpus.with_answers()
+            notebook = with_answers()
         else:
-            mistake = MIX[(index // 2) % len(MIX)]
-            notebook = corpus.with_answers(**{mistake.function: mistake.code})
-        students[student] = corpus.write(notebook, directory / "submitted" / student / "tokens_and_loss" /
-                                         "tokens_and_loss.ipynb")
+            mistake = mix[(index // 2) % len(mix)]
+            notebook = with_answers(**{mistake.function: mistake.code})
+        students[student] = corpus.write(notebook, directory / "submitted" / student / assignment /
+                                         f"{assignment}.ipynb")
     return students
 
 
@@ -102,18 +114,18 @@ def measure(argv: list[str], cwd: Path) -> tuple[float, int]:
     return time.perf_counter() - started, peak
 
 
-def ours(course: Path, jobs: int, name: str = "") -> tuple[float, int, dict[str, float]]:
+def ours(course: Path, assignment: str, jobs: int, name: str = "") -> tuple[float, int, dict[str, float]]:
     out = course / f"ours-jobs{jobs}{name}"
     seconds, peak = measure([sys.executable, "-m", "autograder", "grade", str(course / "submitted"), "-o", str(out),
-                             "--jobs", str(jobs), "--course", str(ROOT)], ROOT)
+                             "--jobs", str(jobs), "--course", str(ROOT), "--assignment", assignment], ROOT)
     scores = {row["student"]: float(row["score"]) for row in csv.DictReader((out / "grades.csv").open())}
     return seconds, peak, scores
 
 
-def nbgrader(course: Path) -> tuple[float, int, dict[str, float]]:
-    seconds, peak = measure([sys.executable, "-m", "nbgrader", "autograde", "tokens_and_loss"], course)
+def nbgrader(course: Path, assignment: str) -> tuple[float, int, dict[str, float]]:
+    seconds, peak = measure([sys.executable, "-m", "nbgrader", "autograde", assignment], course)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        scores = {s.student.id: s.score for s in gradebook.assignment_submissions("tokens_and_loss")}
+        scores = {s.student.id: s.score for s in gradebook.assignment_submissions(assignment)}
     return seconds, peak, scores
 
 
@@ -121,21 +133,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--assignment", default="tokens_and_loss", choices=sorted(CORPORA))
     args = parser.parse_args()
     gib = 1024**3
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         course = Path(tmp)
-        students = make_course(course, args.submissions)
+        students = make_course(course, args.submissions, args.assignment)
         n = len(students)
         os.environ["AUTOGRADER_CACHE"] = str(course / "warm-store")  # start with no stored warm-up
-        check_seconds, _ = measure([sys.executable, "-m", "autograder", "check", str(students["student000"])], ROOT)
-        first, first_peak, first_scores = ours(course, args.jobs, "-first")  # warms up and stores it
-        ours_n, ours_n_peak, ours_scores = ours(course, args.jobs)
-        ours_1, ours_1_peak, _ = ours(course, 1)
-        theirs, theirs_peak, theirs_scores = nbgrader(course)
+        check_seconds, _ = measure([sys.executable, "-m", "autograder", "check", str(students["student000"]),
+                                    "--assignment", args.assignment], ROOT)
+        first, first_peak, first_scores = ours(course, args.assignment, args.jobs, "-first")  # warms up, stores it
+        ours_n, ours_n_peak, ours_scores = ours(course, args.assignment, args.jobs)
+        ours_1, ours_1_peak, _ = ours(course, args.assignment, 1)
+        theirs, theirs_peak, theirs_scores = nbgrader(course, args.assignment)
         differ = {s: (ours_scores.get(s), first_scores.get(s), theirs_scores.get(s)) for s in students
                   if not ours_scores.get(s) == first_scores.get(s) == theirs_scores.get(s)}
-        print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {n} submissions "
+        print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {args.assignment}, {n} submissions "
               f"({sum(1 for s in ours_scores.values() if s == 10)} full marks)")
         print(f"nbgrader autograde:         {theirs / n:6.2f} s/submission, peak {theirs_peak / gib:.2f} GiB")
         print(f"ours, first batch (warm-up), --jobs {args.jobs}: {first / n:6.2f} s/submission, "

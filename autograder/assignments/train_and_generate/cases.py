@@ -1,0 +1,97 @@
+"""Graded inputs for train_and_generate, and what the reference answers make of them.
+
+Every model is a small GPTModel built from a configuration and a seed, the same way in the grader
+(from solutions/gpt2.py) and in the student's process (from the release's gpt2.py), so the kit
+knows the exact weights a student's function received. Two configurations (the notebook's
+``TINY_CONFIG`` and a deeper, wider one), several seeds, batch shapes, loaders of other lengths,
+window sizes with strides below, at and above them, and prompts longer than the context.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import torch
+
+from autograder.sandbox.inside import student_check
+from solutions import train_and_generate as reference
+from solutions.gpt2 import GPTModel
+
+TINY = {"vocab_size": 97, "context_length": 16, "emb_dim": 32, "n_heads": 2, "n_layers": 1, "drop_rate": 0.0,
+        "qkv_bias": False}
+WIDER = {"vocab_size": 97, "context_length": 24, "emb_dim": 48, "n_heads": 4, "n_layers": 2, "drop_rate": 0.0,
+         "qkv_bias": True}
+STALE_GRAD = 3.0  # what a previous step leaves in .grad when nobody clears it
+
+
+def model_spec(config: dict, seed: int, train: bool = False, grad: float | None = None) -> dict:
+    """The description ``student_check.build_model`` reads (a ``wire.model_ref``'s JSON)."""
+    return {"config": config, "seed": seed, "train": train, "grad": grad}
+
+
+def model(spec: dict) -> GPTModel:
+    """The model a spec names, built as the student's process builds it, from the kit's gpt2.py."""
+    return student_check.build_model(spec, GPTModel)
+
+
+def token_ids(length: int, seed: int, vocab: int = 50257) -> torch.Tensor:
+    return torch.randint(0, vocab, (length,), generator=torch.Generator().manual_seed(seed))
+
+
+def batch(shape: tuple[int, int], seed: int, vocab: int = 97) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    return (torch.randint(0, vocab, shape, generator=generator), torch.randint(0, vocab, shape, generator=generator))
+
+
+def loss(spec: dict, x: torch.Tensor, y: torch.Tensor, batch_loss=reference.calc_loss_batch) -> float:
+    with torch.no_grad():
+        return float(batch_loss(x, y, model(spec), "cpu"))
+
+
+def steps(spec: dict, optimizer: dict, x, y, batch_loss=reference.calc_loss_batch, count: int = 1,
+          zero_grad: bool = True, backward: bool = True) -> tuple[list[float], dict[str, torch.Tensor]]:
+    """The loss before each of ``count`` optimizer steps in a row on this batch, and the parameters
+    after the last; the flags make a step's known mistakes."""
+    built = model(spec)
+    opt = student_check.build_optimizer(optimizer, [built])
+    losses = []
+    for _ in range(count):
+        if zero_grad:
+            opt.zero_grad()
+        value = batch_loss(x, y, built, "cpu")
+        losses.append(float(value.detach()))
+        if backward:
+            value.backward()
+        opt.step()
+    return losses, dict(student_check.parameters_of(built))
+
+
+def step(spec: dict, optimizer: dict, x, y, batch_loss=reference.calc_loss_batch, count: int = 1,
+         **mistake: bool) -> dict[str, torch.Tensor]:
+    """The parameters after ``count`` steps (see ``steps``)."""
+    return steps(spec, optimizer, x, y, batch_loss, count, **mistake)[1]
+
+
+def before(spec: dict) -> dict[str, torch.Tensor]:
+    return dict(student_check.parameters_of(model(spec)))
+
+
+@cache
+def next_token_logits(config_key: str, seed: int) -> torch.Tensor:
+    """(vocab, vocab): the logits of the token after each single token, at position 0.
+
+    A sampling check feeds one token of context (``context_size=1``), so this table is everything
+    a correct sampler's next-token distribution can depend on."""
+    config = CONFIGS[config_key]
+    with torch.no_grad():
+        ids = torch.arange(config["vocab_size"]).view(-1, 1)
+        return model(model_spec(config, seed))(ids)[:, -1, :]
+
+
+def greedy(spec: dict, prompt: torch.Tensor, new: int, context: int, eos: int | None = None,
+           crop: bool = True) -> torch.Tensor:
+    built = model(spec)
+    return reference.generate(built, prompt, new, context if crop else 10 ** 9, eos_id=eos)
+
+
+CONFIGS = {"tiny": TINY, "wider": WIDER}

@@ -1,0 +1,56 @@
+"""generate(model, idx, max_new_tokens, context_size, temperature=0.0, top_k=None, eos_id=None).
+
+Greedy calls have one right answer; sampled calls are judged by what every correct sampler does:
+it draws only among the top k, and as often as softmax(logits / temperature) says."""
+
+import pytest
+import torch
+
+from autograder.assignments.train_and_generate import calls, cases
+from autograder.checks.expect import judged
+
+pytestmark = pytest.mark.student_function("generate")
+
+
+@pytest.mark.visible
+def test_notebook_example(submission):
+    for call in calls.visible_of("generate"):
+        judged(submission, call)
+
+
+def _prompt(length: int, seed: int) -> torch.Tensor:
+    return cases.token_ids(length, seed, vocab=97).unsqueeze(0)
+
+
+def test_greedy_on_another_model(submission):
+    judged(submission, calls.generate_greedy(cases.model_spec(cases.WIDER, 9), _prompt(5, 9), 10, 24))
+
+
+def test_top_k_does_not_change_greedy(submission):
+    judged(submission, calls.generate_greedy(cases.model_spec(cases.TINY, 10), _prompt(4, 10), 6, 16, top_k=5))
+
+
+def test_prompt_longer_than_the_context(submission):
+    judged(submission, calls.generate_greedy(cases.model_spec(cases.TINY, 11), _prompt(25, 11), 3, 16))
+
+
+def test_context_shorter_than_the_model_allows(submission):
+    judged(submission, calls.generate_greedy(cases.model_spec(cases.WIDER, 12), _prompt(10, 12), 6, 4))
+
+
+def test_stops_at_the_end_token(submission):
+    spec, prompt = cases.model_spec(cases.TINY, 13), _prompt(4, 13)
+    eos = int(cases.greedy(spec, prompt, 3, 16)[0, -1])  # the third greedy token
+    judged(submission, calls.generate_greedy(spec, prompt, 8, 16, eos=eos))
+
+
+def test_samples_only_the_top_k(submission):
+    judged(submission, calls.generate_sampled("tiny", 14, start=5, new=300, temperature=1.0, top_k=3))
+
+
+# At temperature 0.1 a correct sampler draws the likelier of the two about 76% of the time here:
+# enough tokens that a gap of over 80 (the bound at 800 steps) separates it from greedy decoding
+# (100%) and from a temperature lost after the softmax (about 54%) with room to spare.
+@pytest.mark.parametrize("config, seed, new", [("tiny", 15, 1000), ("wider", 16, 800)], ids=str)
+def test_samples_at_the_temperature(submission, config, seed, new):
+    judged(submission, calls.generate_sampled(config, seed, start=7, new=new, temperature=0.1, top_k=2, rate=True))

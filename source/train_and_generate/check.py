@@ -1,0 +1,1 @@
+../../autograder/sandbox/inside/student_check.py
