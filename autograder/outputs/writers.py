@@ -14,6 +14,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from autograder import GraderError
 from autograder.outputs.results import FunctionResult, SubmissionResult
 
 # Gradescope shows tests by visibility; the grade is visible to the student once published.
@@ -24,6 +25,9 @@ GRADING_RECORD = "grading.json"
 
 
 def write_atomic(path: Path, text: str) -> None:
+    if path.is_dir():  # `grade NOTEBOOK -o DIR`: say so, rather than a traceback after the grading
+        raise GraderError(f"{path} is a folder; for one notebook, -o names the file to write, such as "
+                          f"{path / 'results.json'}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

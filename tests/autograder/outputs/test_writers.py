@@ -2,6 +2,8 @@
 
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from autograder.outputs.results import CheckResult, build, unusable
 from autograder.outputs.writers import grades_csv, gradescope, junit
 
@@ -30,3 +32,13 @@ def test_gradescope_and_csv_agree_with_the_result(assignment):
     assert "cell 4 raised ValueError" in data["output"]
     rows = grades_csv([graded]).splitlines()
     assert rows[1].startswith("grace,8,10,2,2,0,3,1,")
+
+
+def test_a_folder_where_a_results_file_belongs_is_named_not_a_traceback(tmp_path):
+    """`grade NOTEBOOK -o DIR`: the message says what -o wants."""
+    from autograder import GraderError
+    from autograder.outputs.writers import write_atomic
+
+    with pytest.raises(GraderError, match="is a folder; for one notebook, -o names the file to write"):
+        write_atomic(tmp_path, "{}")
+    assert list(tmp_path.iterdir()) == []
