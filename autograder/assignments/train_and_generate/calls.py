@@ -129,7 +129,8 @@ def generate_greedy(spec: dict, prompt: torch.Tensor, new: int, context: int, te
     expected = cases.greedy(spec, prompt, new, context, eos=eos)
     shown = _generate_shown(spec, prompt, new, context, temperature, top_k, eos)
     expect = [{"tensor": {"dtype": "int64", "shape": list(expected.shape)}}, {"equal": expected}]
-    case = {"spec": spec, "prompt": prompt, "new": new, "context": context, "eos": eos}
+    case = {"spec": spec, "prompt": prompt, "new": new, "context": context, "eos": eos, "top_k": top_k,
+            "temperature": temperature}
     return _call("generate", shown, _generate_args(spec, prompt, new, context, temperature, top_k, eos), expect, case)
 
 

@@ -94,4 +94,13 @@ def greedy(spec: dict, prompt: torch.Tensor, new: int, context: int, eos: int | 
     return reference.generate(built, prompt, new, context if crop else 10 ** 9, eos_id=eos)
 
 
+def least_likely(spec: dict, prompt: torch.Tensor, new: int, context: int) -> torch.Tensor:
+    """What generation with top_k=1 gives when the smallest logit is kept instead of the largest."""
+    built, idx = model(spec), prompt
+    with torch.no_grad():
+        for _ in range(new):
+            idx = torch.cat([idx, built(idx[:, -context:])[:, -1].argmin(dim=-1, keepdim=True)], dim=1)
+    return idx
+
+
 CONFIGS = {"tiny": TINY, "wider": WIDER}

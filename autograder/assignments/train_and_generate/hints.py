@@ -51,6 +51,8 @@ def _rate_at_temperature_one(case: dict) -> dict | None:
 
 
 def _smallest_k(case: dict) -> dict | None:
+    if case.get("top_k") == 1 and case.get("temperature"):  # one token kept: the least likely, every step
+        return {"equal": cases.least_likely(case["spec"], case["prompt"], case["new"], case["context"])}
     if "smallest" not in case:
         return None
     return {"all": [{"holds": {"transitions": case["smallest"]}}, {"not": {"holds": {"transitions": case["allowed"]}}}]}

@@ -11,6 +11,7 @@ import math
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 import torch
@@ -153,9 +154,28 @@ def test_the_release_checker_gives_the_kits_visible_verdicts(student_venv, grade
     assert "Hint: Clear the old gradients first, with the optimizer's `zero_grad()`" in words
 
 
-def test_gradescope_grades_it(tmp_path_factory, torch_venv, graded):
+def test_the_kits_check_and_grade_commands_take_it(graded, tmp_path):
+    """`check` and `grade NOTEBOOK` with --assignment, as a TA types them."""
+    notebook = str(graded["_submissions"] / "smallest_k_kept.ipynb")
+    base = [sys.executable, "-m", "autograder"]
+    done = subprocess.run([*base, "check", "--assignment", "train_and_generate", notebook], cwd=corpus.ROOT,
+                          capture_output=True, text=True, timeout=300)
+    words = " ".join(done.stdout.split())
+    assert done.returncode == 1 and "FAIL generate" in words and "PASS train_step" in words
+    assert "Hint: Keep the k *largest* logits" in words
+    out = str(tmp_path / "results.json")
+    done = subprocess.run([*base, "grade", "--assignment", "train_and_generate", notebook, "-o", out],
+                          cwd=corpus.ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "smallest_k_kept: 8/10" in done.stdout, done.stderr[-2000:]
+
+
+def test_gradescope_grades_it(tmp_path_factory, gradescope_image, graded):
+    """This assignment's zip, set up by its own setup.sh. The environment starts as a copy of the
+    first assignment's image (whose fresh install the Gradescope tests cover), to save the minute
+    of resolving the same dependencies again."""
+    template = gradescope_image[1].parent
     root, bin_dir = installs.gradescope_image(tmp_path_factory.mktemp("gradescope-tg"), "train_and_generate",
-                                              template=torch_venv)
+                                              template=template)
     for name, score in (("book", 10), ("step_before_backward", 8)):
         for old in (root / "submission").iterdir():
             old.unlink()
