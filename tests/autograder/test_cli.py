@@ -94,6 +94,13 @@ def test_validate_passes_on_the_committed_course(assignment):
     assert f"stored in {warm_store.find(assignment)}" in done.stdout  # batches after it start warm
 
 
+def test_validate_passes_on_the_second_assignment():
+    """train_and_generate: the solution 10/10, the release 0/10, the release and its checker in sync."""
+    done = run("validate", "--assignment", "train_and_generate")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "  10/10" in done.stdout and "  0/10" in done.stdout and "All good" in done.stdout
+
+
 def test_grade_writes_junit_for_ci(tmp_path):
     out = tmp_path / "results.xml"
     done = run("grade", "examples/submissions/grace.ipynb", "-o", str(out), "--format", "junit")
