@@ -103,9 +103,9 @@ RATE_CALLS = [calls.generate_sampled("tiny", 15, start=7, new=1000, temperature=
 @pytest.mark.parametrize("code", [tg.BOOK["generate"], tg.STYLES["categorical_sampler"]["generate"]],
                          ids=["multinomial", "categorical"])
 def test_correct_samplers_pass_whatever_their_random_draws(in_process, code):
-    """Runs from several seeds: a correct sampler fails a rate check with probability < 2.5e-7."""
+    """Runs from other seeds: a correct sampler fails a rate check with probability < 2.5e-7."""
     generate = _sampler(code)
-    for seed in range(3):
+    for seed in range(2):
         torch.manual_seed(seed)
         for call in RATE_CALLS:
             verdict = student_check.call_and_judge(generate, call)
@@ -119,7 +119,7 @@ def test_correct_samplers_pass_whatever_their_random_draws(in_process, code):
 ], ids=["greedy_when_sampling", "temperature_after_softmax"])
 def test_a_sampler_at_the_wrong_temperature_fails_every_time(in_process, mistake, hint):
     generate = _sampler(mistake)
-    for seed in range(2):
+    for seed in (0,):
         torch.manual_seed(seed)
         for call in RATE_CALLS:
             verdict = student_check.call_and_judge(generate, call)
@@ -155,7 +155,7 @@ def test_the_release_checker_gives_the_kits_visible_verdicts(student_venv, grade
 
 
 def test_the_kits_check_and_grade_commands_take_it(graded, tmp_path):
-    """`check` and `grade NOTEBOOK` with --assignment, as a TA types them."""
+    """`check` and `grade NOTEBOOK` with --assignment, as a TA types them (each starts its own sandbox)."""
     notebook = str(graded["_submissions"] / "smallest_k_kept.ipynb")
     base = [sys.executable, "-m", "autograder"]
     done = subprocess.run([*base, "check", "--assignment", "train_and_generate", notebook], cwd=corpus.ROOT,
@@ -176,7 +176,7 @@ def test_gradescope_grades_it(tmp_path_factory, gradescope_image, graded):
     template = gradescope_image[1].parent
     root, bin_dir = installs.gradescope_image(tmp_path_factory.mktemp("gradescope-tg"), "train_and_generate",
                                               template=template)
-    for name, score in (("book", 10), ("step_before_backward", 8)):
+    for name, score in (("step_before_backward", 8),):
         for old in (root / "submission").iterdir():
             old.unlink()
         shutil.copy(graded["_submissions"] / f"{name}.ipynb", root / "submission" / "train_and_generate.ipynb")
