@@ -262,9 +262,10 @@ def _sampled(expectation: dict, value: Any) -> str | None:
       is one the sampler may draw after its previous one (the top k);
     - {"rate": {"start", "top": [token per previous token], "p": [probability per previous token],
       "false_failure", "what"}}: how often the counted token was drawn agrees with its probability.
-      The count minus the sum of the probabilities is a martingale with steps in [-1, 1], so by
-      Azuma-Hoeffding a correct sampler is farther than sqrt(n ln(2 / false_failure) / 2) from it
-      with probability below ``false_failure``, however many steps n there are.
+      The count minus the sum of the probabilities is a martingale whose every step lies in an
+      interval of length 1 known before the draw ([-p, 1 - p]), so by Azuma-Hoeffding a correct
+      sampler is farther than sqrt(n ln(2 / false_failure) / 2) from it with probability below
+      ``false_failure``, however many steps n there are.
     """
     import torch
 
