@@ -161,9 +161,10 @@ def perplexity(loss):
 )
 
 
-def build(answers: dict[str, str | None], extra_cells: dict[int, str] | None = None) -> nbformat.NotebookNode:
+def build(answers: dict[str, str | None], extra_cells: dict[int, str] | None = None,
+          release: Path = RELEASE) -> nbformat.NotebookNode:
     """The release notebook with answer cells replaced (None deletes the cell) and extra code cells inserted."""
-    notebook = nbformat.read(RELEASE, as_version=4)
+    notebook = nbformat.read(release, as_version=4)
     cells = []
     for cell in notebook.cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")

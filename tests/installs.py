@@ -9,7 +9,9 @@ installed by its own setup.sh (also the core package alone), and a student's env
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -86,3 +88,14 @@ def image_env(bin_dir: Path, **extra: str) -> dict:
     """The environment of a process in the image: its python3 first on PATH, nothing of ours on PYTHONPATH."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "AUTOGRADER_CACHE", "VIRTUAL_ENV")}
     return {**env, "PATH": f"{bin_dir}:{env.get('PATH', '/usr/bin:/bin')}", **extra}
+
+
+def run_autograder(root: Path, bin_dir: Path, notebook: Path, assignment: str = "tokens_and_loss"):
+    """One submission through an image's run_autograder, as Gradescope runs it: the notebook alone in
+    /autograder/submission. (The finished process, results.json as data.)"""
+    for old in (root / "submission").iterdir():
+        old.unlink()
+    shutil.copy(notebook, root / "submission" / f"{assignment}.ipynb")
+    done = subprocess.run(["bash", str(root / "source" / "run_autograder")], capture_output=True, text=True,
+                          timeout=600, env=image_env(bin_dir, AUTOGRADER_ROOT=str(root)))
+    return done, json.loads((root / "results" / "results.json").read_text())

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import nbformat
 
-from tests.corpus import ROOT
+from tests import corpus
 
-RELEASE = ROOT / "release" / "train_and_generate" / "train_and_generate.ipynb"
+RELEASE = corpus.ROOT / "release" / "train_and_generate" / "train_and_generate.ipynb"
 
 # The book's chapter 5 code, in the contract's functions (as the source notebook's solutions).
 BOOK = {
@@ -192,19 +192,9 @@ MISTAKES = (
 )
 
 
-def build(answers: dict[str, str]) -> nbformat.NotebookNode:
-    """The release notebook with these answer cells filled in."""
-    notebook = nbformat.read(RELEASE, as_version=4)
-    for cell in notebook.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell.source = answers[grade_id].strip("\n")
-    return notebook
-
-
 def with_answers(**changes: str) -> nbformat.NotebookNode:
-    """The book's answers, with ``changes`` (function name -> code)."""
-    return build({**BOOK, **changes})
+    """The release notebook with the book's answers, and ``changes`` (function name -> code)."""
+    return corpus.build({**BOOK, **changes}, release=RELEASE)
 
 
 def notebooks() -> dict[str, nbformat.NotebookNode]:

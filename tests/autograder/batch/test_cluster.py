@@ -15,8 +15,9 @@ import pytest
 from autograder import GraderError
 from autograder.batch.local import grade_directory
 from autograder.settings import Settings
+from tests import dask_cluster
 
-distributed = pytest.importorskip("distributed", reason="the [dask] extra is not installed")
+distributed = dask_cluster.distributed()
 
 STUDENTS = ("seed", "stub", "sum_not_mean", "hardcoded_positions", "raising_cell", "corrupt_json", "base_two")
 

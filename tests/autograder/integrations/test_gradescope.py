@@ -7,16 +7,7 @@ import subprocess
 import zipfile
 
 from tests import corpus
-from tests.installs import ROOT, image_env
-
-
-def run_autograder(root, bin_dir, notebook):
-    for old in (root / "submission").iterdir():
-        old.unlink()
-    shutil.copy(notebook, root / "submission" / "tokens_and_loss.ipynb")
-    done = subprocess.run(["bash", str(root / "source" / "run_autograder")], capture_output=True, text=True,
-                          timeout=600, env=image_env(bin_dir, AUTOGRADER_ROOT=str(root)))
-    return done, json.loads((root / "results" / "results.json").read_text())
+from tests.installs import ROOT, image_env, run_autograder
 
 
 def test_the_zip_carries_the_kit_and_the_course_files(gradescope_image):
