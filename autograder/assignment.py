@@ -48,7 +48,7 @@ class Assignment:
             _named(self.warm)()
 
     def visible_calls(self) -> tuple[dict, ...]:
-        """The calls of the visible checks, as plain data (see ``student_check``); none if not declared."""
+        """The calls of the visible checks, as plain data (see the engine's ``judge``); none if not declared."""
         return tuple(_named(self.visible)()) if self.visible else ()
 
     @property

@@ -51,9 +51,10 @@ def clone_venv(template: Path, path: Path) -> Path:
 
 
 def student_venv(template: Path, path: Path) -> Path:
-    """An environment as a student's: torch, and what the notebook imports besides (tiktoken, numpy)."""
+    """An environment as a student's: torch, what the notebook imports besides (tiktoken, numpy), and
+    IPython, which runs a notebook's cells in Jupyter, VS Code and Colab (and in ``python check.py``)."""
     bin_dir = clone_venv(template, path)
-    run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "tiktoken", "numpy"], timeout=900)
+    run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "tiktoken", "numpy", "ipython"], timeout=900)
     return bin_dir
 
 

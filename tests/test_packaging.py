@@ -19,7 +19,7 @@ import tomllib
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("autograder", "solutions")
 # Files that run inside the sandbox import each other by their plain names, as siblings.
-SANDBOX_SIBLINGS = {"runner", "wire", "model_cache", "forward_memo", "zygote", "gpt2", "student_check"}
+SANDBOX_SIBLINGS = {"checker", "model_cache", "forward_memo", "zygote", "gpt2"}
 
 
 def imported_modules() -> dict[str, set[str]]:

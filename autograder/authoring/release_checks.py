@@ -1,29 +1,34 @@
 """The student's own checker, made from the grader's visible checks when a release is prepared.
 
 Students check far more often than instructors grade, and they must not need the kit (with its
-reference answers and hidden cases) to do it. So the assignment's folder carries three files,
-written here into ``source/<name>/`` (nbgrader's ``generate_assignment`` copies them into
-``release/<name>/``, as it does ``gpt2.py``):
+reference answers and hidden cases) to do it. So the assignment's folder carries, written here into
+``source/<name>/`` (nbgrader's ``generate_assignment`` copies them into ``release/<name>/``):
 
-- ``check.py``: ``student_check.py``, copied; it judges with the same code as the grader;
+- ``checker/``: the engine's package (``autograder/sandbox/inside/checker/``), copied: the runner,
+  the session, the judge. The grader checks with the same modules, so verdicts, messages and hints
+  are the grader's own. A real copy, not a link: nbgrader does not copy linked folders.
+- ``check.py``: a few lines that run it (``python check.py``; ``from check import check``);
 - ``checks.pt``: the visible checks' calls (inputs, expectations, known mistakes) as tensors and
   plain data, computed from the reference answers; loaded with ``weights_only``;
-- ``checks.json``: what the checker needs before it imports torch: the functions, their points, the
-  time limits.
+- ``checks.json``: what the checker needs before it imports torch: the functions, their parameters
+  and points, the time limits.
 
 ``stale`` tells ``validate`` and the tests when the files no longer match the grader.
 """
 
 from __future__ import annotations
 
+import filecmp
 import json
 import shutil
 from pathlib import Path
 
 from autograder.assignment import Assignment
-from autograder.sandbox.inside import student_check
+from autograder.sandbox.inside.checker import release_files
 
-CHECKER, CALLS, SUMMARY = "check.py", student_check.DATA, student_check.SUMMARY
+INSIDE = Path(__file__).resolve().parents[1] / "sandbox" / "inside"
+ENGINE, CHECK_PY = INSIDE / "checker", INSIDE / "check.py"
+CHECKER, PACKAGE, CALLS, SUMMARY = "check.py", ENGINE.name, release_files.DATA, release_files.SUMMARY
 FILES = (CHECKER, CALLS, SUMMARY)
 
 
@@ -31,8 +36,14 @@ def summary(assignment: Assignment) -> dict:
     calls = assignment.visible_calls()
     functions = [f for f in assignment.functions if any(c["function"] == f.name for c in calls)]
     return {"assignment": assignment.name, "functions": [f.name for f in functions],
+            "params": {f.name: list(f.params) for f in functions},
             "points": {f.name: f.points for f in functions},
             "cell_timeout": assignment.cell_timeout, "call_timeout": assignment.call_timeout}
+
+
+def engine_files() -> list[str]:
+    """The engine's modules, as they ship: every .py file of the package, by name."""
+    return sorted(p.name for p in ENGINE.glob("*.py"))
 
 
 def write(assignment: Assignment, folder: Path | None = None) -> list[Path]:
@@ -41,26 +52,37 @@ def write(assignment: Assignment, folder: Path | None = None) -> list[Path]:
 
     folder = folder or assignment.source_dir
     checker = folder / CHECKER
-    if not (checker.exists() and checker.samefile(student_check.__file__)):  # source/ links to it, as to gpt2.py
-        shutil.copyfile(student_check.__file__, checker)
+    if not (checker.exists() and checker.samefile(CHECK_PY)):  # source/ links to it, as to gpt2.py
+        shutil.copyfile(CHECK_PY, checker)
+    package = folder / PACKAGE
+    if package.is_symlink() or package.is_file():
+        package.unlink()
+    shutil.rmtree(package, ignore_errors=True)
+    package.mkdir()
+    for name in engine_files():
+        shutil.copyfile(ENGINE / name, package / name)
     torch.save(list(assignment.visible_calls()), folder / CALLS)
     (folder / SUMMARY).write_text(json.dumps(summary(assignment), indent=1) + "\n")
-    return [folder / name for name in FILES]
+    return [folder / name for name in FILES] + [package]
 
 
 def stale(assignment: Assignment, folder: Path) -> list[str]:
-    """What in ``folder`` differs from the grader's visible checks; empty when the files are current."""
+    """What in ``folder`` differs from the grader's visible checks and engine; empty when current."""
     import torch
 
-    problems = [f"{name} is missing" for name in FILES if not (folder / name).is_file()]
+    problems = [f"{name} is missing" for name in (*FILES, PACKAGE) if not (folder / name).exists()]
     if problems:
         return problems
-    if (folder / CHECKER).read_bytes() != Path(student_check.__file__).read_bytes():
-        problems.append(f"{CHECKER} differs from the kit's autograder/sandbox/inside/student_check.py")
+    if (folder / CHECKER).read_bytes() != CHECK_PY.read_bytes():
+        problems.append(f"{CHECKER} differs from the kit's autograder/sandbox/inside/check.py")
+    shipped = sorted(p.name for p in (folder / PACKAGE).glob("*.py"))
+    if shipped != engine_files() or any(not filecmp.cmp(ENGINE / n, folder / PACKAGE / n, shallow=False)
+                                        for n in shipped):
+        problems.append(f"{PACKAGE}/ differs from the kit's engine, autograder/sandbox/inside/checker/")
     if json.loads((folder / SUMMARY).read_text()) != summary(assignment):
         problems.append(f"{SUMMARY} differs from the assignment's functions or time limits")
-    shipped = torch.load(folder / CALLS, weights_only=True)
-    if not _same(shipped, list(assignment.visible_calls())):
+    shipped_calls = torch.load(folder / CALLS, weights_only=True)
+    if not _same(shipped_calls, list(assignment.visible_calls())):
         problems.append(f"{CALLS} differs from the grader's visible checks")
     return problems
 

@@ -124,28 +124,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
-def _cell_note(opened: Submission, cell) -> str:
-    error, describe = cell.error, opened.notebook.describe
-    if error.cell is not None and error.cell != cell.index:
-        where = f" (from {describe(error.cell)}, line {error.line})"
-    else:
-        where = f" (line {error.line})" if error.line else ""
-    return f"{describe(cell.index)} raised {error.summary()}{where}; the cells after it still ran."
-
-
 def session_result(config: pytest.Config, student: str) -> SubmissionResult:
     """The SubmissionResult for what this session checked."""
     opened = config.stash.get(SUBMISSION, None)
-    notes = []
-    if opened is not None and opened._run is not None:
-        notes += list(opened.notebook.notes)
-        by_cell = [(cell.index, _cell_note(opened, cell)) for cell in opened._run.cells if cell.error is not None]
-        by_cell += [(index, f"{opened.notebook.describe(index)} was skipped: {why}. The notebook ran again "
-                            "without it, so only what that cell does is lost.")
-                    for index, why in opened._run.skipped.items()]
-        notes += [note for _, note in sorted(by_cell, key=lambda pair: pair[0] or 0)]
-        if opened._run.stopped:
-            notes.append(f"The notebook stopped early: {opened._run.stopped}.")
+    notes = opened.notes() if opened is not None and opened._run is not None else []
     if opened is not None:
         assignment = opened.assignment
     else:  # the fixture never ran (e.g. every check was deselected)

@@ -3,7 +3,7 @@ release's own checker does in the Classroom workflow.
 
 The workflow template (ci/github-classroom/classroom.yml) runs the release's ``check.py`` and needs
 nothing of the kit. This writer is for a course that grades with the kit in its own CI: the same
-reporter format and run-page summary, from the shared code in ``sandbox/inside/student_check.py``,
+reporter format and run-page summary, from the shared code in ``sandbox/inside/checker/classroom.py``,
 written from a ``SubmissionResult`` (hidden checks included, when they were run).
 """
 
@@ -16,8 +16,8 @@ from typing import Mapping
 
 from autograder.outputs.results import SubmissionResult
 from autograder.outputs.writers import write_atomic
-from autograder.sandbox.inside.student_check import classroom_result as reporter_result
-from autograder.sandbox.inside.student_check import classroom_summary, report_to_classroom
+from autograder.sandbox.inside.checker.classroom import classroom_result as reporter_result
+from autograder.sandbox.inside.checker.classroom import classroom_summary, report_to_classroom
 
 
 def _rows(result: SubmissionResult) -> list[dict]:

@@ -31,15 +31,16 @@ from autograder import GraderError
 from autograder.assignment import Assignment
 from autograder.sandbox.bwrap import Mount, Sandbox
 from autograder.sandbox.confinement import Confined
-from autograder.sandbox.inside import student_check
-from autograder.sandbox.notebook import is_test_cell, skipped_when_grading
+from autograder.sandbox.inside.checker import cells, release_files
+from autograder.sandbox.notebook import skipped_when_grading
 from autograder.settings import Settings
 
 RELEASE, CACHE, GRADER = "/opt/release", "/opt/cache", "/opt/grader"
 END_TIMEOUT = 15.0
 # The files that run on the student side, beside student code: they import nothing of the grader.
 INSIDE = Path(__file__).resolve().parent / "inside"
-RUNNER_FILES = ("runner.py", "wire.py", "model_cache.py", "forward_memo.py", "zygote.py", "student_check.py")
+RUNNER_FILES = ("model_cache.py", "forward_memo.py", "zygote.py")  # and the engine's package, checker/
+ENGINE = INSIDE / "checker"
 
 
 def stage_runner(directory: Path) -> Path:
@@ -47,16 +48,15 @@ def stage_runner(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name in RUNNER_FILES:
         shutil.copy(INSIDE / name, directory / name)
+    shutil.copytree(ENGINE, directory / ENGINE.name, ignore=shutil.ignore_patterns("__pycache__"),
+                    dirs_exist_ok=True)
     return directory
 
 
 def trusted_setup_cells(assignment: Assignment) -> list[str]:
     """The release notebook's locked code cells that are not tests: the instructor's setup (but the
     cells tagged skip-when-grading, which grading never runs)."""
-    notebook = nbformat.read(assignment.release_dir / assignment.notebook_name, as_version=4)
-    return [cell.source for cell in notebook.cells if cell.cell_type == "code"
-            and cell.metadata.get("nbgrader", {}).get("locked") and not is_test_cell(cell)
-            and not skipped_when_grading(cell)]
+    return cells.setup_cells(nbformat.read(assignment.release_dir / assignment.notebook_name, as_version=4))
 
 
 def recording_cells(assignment: Assignment) -> list[dict]:
@@ -87,7 +87,7 @@ def prepare(assignment: Assignment, settings: Settings, directory: Path) -> Path
     release, cache_mount = Mount(assignment.release_dir, RELEASE), Mount(cache, CACHE, writable=True)
     env = {"HOME": "/tmp" if sandbox.sandboxed else str(directory),
            "TIKTOKEN_CACHE_DIR": sandbox.path(release, "tiktoken_cache"),
-           student_check.OUTSIDE: "1"}
+           release_files.OUTSIDE: "1"}
     argv, popen_env = sandbox.command(
         [runner, release, cache_mount],
         [sandbox.path(runner, "zygote.py"), "--record", sandbox.path(cache_mount), sandbox.path(release)],
@@ -169,7 +169,7 @@ class WarmSandbox:
              scratch, str(limits.memory_bytes), str(limits.file_bytes), str(limits.tasks),
              "sweep" if sandbox.sandboxed else "no-sweep"],
             {"HOME": scratch, "TIKTOKEN_CACHE_DIR": sandbox.path(release, "tiktoken_cache"),
-             student_check.OUTSIDE: "1", "TMPDIR": scratch},
+             release_files.OUTSIDE: "1", "TMPDIR": scratch},
             cwd=scratch, limits=limits)
         self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),),
                                      start_new_session=True, cwd=self.tmp)

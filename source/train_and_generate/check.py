@@ -1,1 +1,1 @@
-../../autograder/sandbox/inside/student_check.py
+../../autograder/sandbox/inside/check.py

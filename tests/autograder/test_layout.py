@@ -39,13 +39,15 @@ def imported(source: str) -> list[tuple[str, list[str], int]]:
     return found
 
 
-def outside_imports(source: str, siblings: set[str], kit_names: set[str]) -> list[str]:
+def outside_imports(source: str, siblings: set[str], kit_names: set[str], in_package: bool = False) -> list[str]:
     """The imports of a sandbox-side module that reach the kit outside ``inside/``: any relative
     import, any ``autograder`` module not under ``autograder.sandbox.inside``, and any bare name that
     is not a sibling but names a top-level module or package of the repository."""
     bad = []
     for module, names, level in imported(source):
         top = module.split(".")[0]
+        if level and in_package and level == 1:  # the engine's modules import their siblings as ``.x``
+            continue
         if level:
             bad.append(f"from {'.' * level}{module} import {', '.join(names)}")
         elif top == "autograder":
@@ -63,15 +65,29 @@ def repository_names() -> set[str]:
     return tops | {p.stem for p in KIT.rglob("*.py") if p.stem != "__init__"}
 
 
+ENGINE = INSIDE / "checker"
+
+
 def test_the_sandbox_side_imports_nothing_of_the_kit_outside_it():
-    siblings = {p.stem for p in INSIDE.glob("*.py") if p.stem != "__init__"}
+    siblings = {p.stem for p in INSIDE.glob("*.py") if p.stem != "__init__"} | {ENGINE.name}
     names = repository_names()
-    problems = {p.name: outside_imports(p.read_text(), siblings, names) for p in sorted(INSIDE.glob("*.py"))}
+    problems = {str(p.relative_to(INSIDE)): outside_imports(p.read_text(), siblings, names, p.parent == ENGINE)
+                for p in sorted(INSIDE.rglob("*.py"))}
     assert {name: bad for name, bad in problems.items() if bad} == {}
 
 
+def test_the_engine_ships_alone_it_imports_only_its_own_modules():
+    """What ships to students is the engine's package: it never reaches the grader's sandbox-side
+    files (the zygote, the caches), which stay the grader's, and imports its siblings relatively."""
+    grader_side = {p.stem for p in INSIDE.glob("*.py")} - {"__init__", "check"}
+    reaching = {p.name: [m for m, _, level in imported(p.read_text()) if not level and m.split(".")[0] in grader_side]
+                for p in ENGINE.glob("*.py")}
+    assert {name: bad for name, bad in reaching.items() if bad} == {}
+
+
 def test_everything_staged_into_the_sandbox_is_what_the_import_check_reads():
-    assert set(warm_sandbox.RUNNER_FILES) == {p.name for p in INSIDE.glob("*.py") if p.stem != "__init__"}
+    assert set(warm_sandbox.RUNNER_FILES) == {p.name for p in INSIDE.glob("*.py") if p.stem not in ("__init__", "check")}
+    assert warm_sandbox.ENGINE == ENGINE
 
 
 def test_the_import_check_catches_a_reach_outside():

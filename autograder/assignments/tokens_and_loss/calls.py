@@ -1,6 +1,6 @@
 """Every graded call of tokens_and_loss, as plain data: the inputs, what must come back, the known mistakes.
 
-A call is a dict that ``student_check.judge`` reads (see there): the function, how the call is
+A call is a dict that ``checker.judge`` reads (see there): the function, how the call is
 shown in messages, its arguments (tensors, strings, or the tokenizer by name), the expectations in
 the order they are checked, and the mistakes it could show. The expected values are computed here,
 in the grader, from the reference answers. The grader's checks judge these calls; the visible ones
@@ -16,7 +16,8 @@ import torch
 
 from autograder.assignments.tokens_and_loss import cases, hints
 from autograder.checks import tokenizer as grader_tokenizer
-from autograder.sandbox.inside.student_check import TOKENIZER, describe
+from autograder.sandbox.inside.checker.inputs import TOKENIZER
+from autograder.sandbox.inside.checker.judge import describe
 from solutions import tokens_and_loss as reference
 
 

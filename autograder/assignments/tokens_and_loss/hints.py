@@ -3,7 +3,7 @@
 A mistake is recognised from what the student's function did with the grader's inputs (the value
 it returned, the error it raised, the torch ops it ran), never from the student's variable names.
 For each call, ``when`` computes, from the reference answers, what the mistake would give on
-those inputs: a matcher, plain data that ``student_check.matches`` compares with the outcome. So
+those inputs: a matcher, plain data that ``checker.judge.matches`` compares with the outcome. So
 the grader and the release's own checker (which ships the matchers of the visible checks as data)
 recognise mistakes the same way. The kit's corpus test proves every hint fires on its mistake and
 on no correct submission.
@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import torch
 
-from autograder.sandbox.inside.student_check import matches
+from autograder.sandbox.inside.checker.judge import matches
 from solutions import tokens_and_loss as reference
 
 TORCH_LOSS_OPS = frozenset({"aten.nll_loss_forward", "aten.nll_loss2d_forward", "aten.nll_loss_nd", "aten.nll_loss",

@@ -2,9 +2,9 @@
 and generation with temperature, top-k and an end token.
 
 Every input that cannot travel (a model, an optimizer) is built in the student's process from a
-description (``student_check.build``), and the kit builds the same one from its own gpt2.py to
+description (``checker.inputs.build``), and the kit builds the same one from its own gpt2.py to
 know the answer. ``calc_loss_loader`` and ``train_step`` are checked with the kit's stand-in for
-``calc_loss_batch`` (``student_check.probe_loss``), so a mistake there costs only its own points.
+``calc_loss_batch`` (``checker.inputs.probe_loss``), so a mistake there costs only its own points.
 """
 
 from autograder.assignment import Assignment, StudentFunction

@@ -1,11 +1,11 @@
-"""Every graded call of train_and_generate, as plain data (see ``student_check.judge``).
+"""Every graded call of train_and_generate, as plain data (see ``checker.judge``).
 
 Models and optimizers are named ({"ref": ...}) and built where the student's code runs; the
 expected values come from the same models built here. ``calc_loss_loader`` and ``train_step`` run
 with the kit's stand-in for ``calc_loss_batch`` and accept either the stand-in's answer (they
 called ``calc_loss_batch``, as the book does) or the real loss's (they computed it themselves).
 Greedy generation is compared token for token; sampling is judged by properties every correct
-sampler has (``student_check._sampled``), never by its random draws.
+sampler has (``checker.judge._sampled``), never by its random draws.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from functools import cache
 import torch
 
 from autograder.assignments.train_and_generate import cases, hints
-from autograder.sandbox.inside import wire
-from autograder.sandbox.inside.student_check import probe_loss
+from autograder.sandbox.inside.checker import wire
+from autograder.sandbox.inside.checker.inputs import probe_loss
 from solutions import train_and_generate as reference
 
 STAND_IN = {"calc_loss_batch": "probe_loss"}
@@ -25,7 +25,7 @@ STAND_IN_NOTE = ("; while it runs, its calls of calc_loss_batch go to the kit's 
 LOSS_RTOL = 1e-5  # float32 rounding of another correct computation is about 1e-7 relative
 STEP_ATOL = 1e-6  # parameters of order 0.1 to 1, moved by 0.1 x a gradient: rounding is far below this
 # Each rate check fails a correct sampler with probability below this (Azuma-Hoeffding, see
-# student_check._sampled); a submission meets at most three of them, so below 1e-6 in all.
+# checker.judge._sampled); a submission meets at most three of them, so below 1e-6 in all.
 FALSE_FAILURE = 2.5e-7
 
 

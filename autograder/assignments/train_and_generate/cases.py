@@ -13,7 +13,7 @@ from functools import cache
 
 import torch
 
-from autograder.sandbox.inside import student_check
+from autograder.sandbox.inside.checker import inputs
 from solutions import train_and_generate as reference
 from solutions.gpt2 import GPTModel
 
@@ -25,13 +25,13 @@ STALE_GRAD = 3.0  # what a previous step leaves in .grad when nobody clears it
 
 
 def model_spec(config: dict, seed: int, train: bool = False, grad: float | None = None) -> dict:
-    """The description ``student_check.build_model`` reads (a ``wire.model_ref``'s JSON)."""
+    """The description ``inputs.build_model`` reads (a ``wire.model_ref``'s JSON)."""
     return {"config": config, "seed": seed, "train": train, "grad": grad}
 
 
 def model(spec: dict) -> GPTModel:
     """The model a spec names, built as the student's process builds it, from the kit's gpt2.py."""
-    return student_check.build_model(spec, GPTModel)
+    return inputs.build_model(spec, GPTModel)
 
 
 def token_ids(length: int, seed: int, vocab: int = 50257) -> torch.Tensor:
@@ -53,7 +53,7 @@ def steps(spec: dict, optimizer: dict, x, y, batch_loss=reference.calc_loss_batc
     """The loss before each of ``count`` optimizer steps in a row on this batch, and the parameters
     after the last; the flags make a step's known mistakes."""
     built = model(spec)
-    opt = student_check.build_optimizer(optimizer, [built])
+    opt = inputs.build_optimizer(optimizer, [built])
     losses = []
     for _ in range(count):
         if zero_grad:
@@ -63,7 +63,7 @@ def steps(spec: dict, optimizer: dict, x, y, batch_loss=reference.calc_loss_batc
         if backward:
             value.backward()
         opt.step()
-    return losses, dict(student_check.parameters_of(built))
+    return losses, dict(inputs.parameters_of(built))
 
 
 def step(spec: dict, optimizer: dict, x, y, batch_loss=reference.calc_loss_batch, count: int = 1,
@@ -73,7 +73,7 @@ def step(spec: dict, optimizer: dict, x, y, batch_loss=reference.calc_loss_batch
 
 
 def before(spec: dict) -> dict[str, torch.Tensor]:
-    return dict(student_check.parameters_of(model(spec)))
+    return dict(inputs.parameters_of(model(spec)))
 
 
 @cache

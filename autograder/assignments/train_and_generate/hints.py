@@ -2,7 +2,7 @@
 
 As in tokens_and_loss, a mistake is recognised from what the student's function did with the
 grader's inputs, never from the student's code: ``when`` computes, from the reference answers,
-a matcher (plain data, see ``student_check.matches``) for the outcome the mistake would give on
+a matcher (plain data, see ``checker.judge.matches``) for the outcome the mistake would give on
 this call's inputs, which ``calls`` describes in a ``case`` dict. The corpus test proves every hint
 fires on its mistake and on no correct submission.
 """
@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 
 from autograder.assignments.train_and_generate import cases
-from autograder.sandbox.inside.student_check import probe_loss
+from autograder.sandbox.inside.checker.inputs import probe_loss
 from solutions import train_and_generate as reference
 
 

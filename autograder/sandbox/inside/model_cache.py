@@ -9,7 +9,7 @@ builds the plain way. Each replay maps the cache file privately (copy-on-write),
 models share memory until one is modified in place, and never alias each other.
 
 This module runs inside the student's sandbox (it is copied there beside the runner), so it
-imports only the standard library, numpy, torch and its sibling ``student_check``.
+imports only the standard library, numpy, torch and the engine's ``checker.memo``.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import numpy as np
 import torch
 
 try:  # inside the sandbox the kit's files are siblings; the students' checker builds its replays alike
-    from student_check import same_layout, skip_random_init
+    from checker.memo import same_layout, skip_random_init
 except ImportError:
-    from autograder.sandbox.inside.student_check import same_layout, skip_random_init
+    from autograder.sandbox.inside.checker.memo import same_layout, skip_random_init
 
 INDEX = "index.json"
 

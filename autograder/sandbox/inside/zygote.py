@@ -9,7 +9,8 @@ limit and death signal. When the grader ends the submission, the zygote kills th
 session, sweeps any process that escaped it (the sandbox's PID namespace makes that safe) and
 wipes the child's files, so nothing carries over to the next student.
 
-Like the runner, this file is copied into the sandbox and imports nothing from the grader.
+This file is copied into the sandbox beside the engine's package (``checker/``, whose ``runner`` each
+child runs) and imports nothing from the grader.
 
     python zygote.py CONTROL_FD RELEASE_DIR CACHE_DIR SCRATCH_DIR MEMORY_BYTES FILE_BYTES TASKS SWEEP
     python zygote.py --record CACHE_DIR RELEASE_DIR < cells.json   (trusted cells only)
@@ -47,6 +48,9 @@ def warm_up(release: Path, cache: Path | None, record_into: Path | None = None) 
     import numpy  # noqa: F401
     import tiktoken
 
+    # The engine from the grader's own copy, before the release folder (which ships one too) is on the path.
+    from checker import inputs, runner  # noqa: F401  (imported once here, for every child)
+
     tiktoken.get_encoding("gpt2")
     sys.path.insert(0, str(release))
     model_module = __import__(MODEL_MODULE)
@@ -54,9 +58,7 @@ def warm_up(release: Path, cache: Path | None, record_into: Path | None = None) 
     import model_cache
 
     model_class = getattr(model_module, MODEL_CLASS)
-    import student_check
-
-    student_check.import_what_optimizers_need(release)
+    inputs.import_what_optimizers_need(release)
     if record_into is not None:
         model_cache.record(model_class, record_into)
         forward_memo.record(model_class, record_into, model_cache.replay_of)
@@ -148,7 +150,7 @@ class Zygote:
             os.chdir(self.workdir)
             os.environ["HOME"] = os.environ["TMPDIR"] = str(self.workdir)
             sys.path[0] = ""
-            import runner
+            from checker import runner
 
             runner.Runner(to_runner, from_runner).serve()
         except SystemExit:

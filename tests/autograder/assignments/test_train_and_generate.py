@@ -19,7 +19,7 @@ import torch
 from autograder.assignment import load_assignment
 from autograder.assignments.train_and_generate import calls, cases, hints
 from autograder.batch.local import grade_directory
-from autograder.sandbox.inside import student_check
+from autograder.sandbox.inside.checker import calling
 from autograder.settings import Settings
 from tests import corpus, dask_cluster, installs
 from tests import train_and_generate_corpus as tg
@@ -108,7 +108,7 @@ def test_correct_samplers_pass_whatever_their_random_draws(in_process, code):
     for seed in range(2):
         torch.manual_seed(seed)
         for call in RATE_CALLS:
-            verdict = student_check.call_and_judge(generate, call)
+            verdict = calling.call_and_judge(generate, call)
             assert verdict.passed, (seed, verdict.message)
 
 
@@ -122,7 +122,7 @@ def test_a_sampler_at_the_wrong_temperature_fails_every_time(in_process, mistake
     for seed in (0,):
         torch.manual_seed(seed)
         for call in RATE_CALLS:
-            verdict = student_check.call_and_judge(generate, call)
+            verdict = calling.call_and_judge(generate, call)
             assert not verdict.passed and "did not sample from softmax(logits / 0.1)" in verdict.message
             assert [name for name, _ in verdict.mistakes] == ([hint] if hint else [])
 

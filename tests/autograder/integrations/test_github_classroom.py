@@ -69,7 +69,7 @@ def test_the_workflow_needs_nothing_the_student_may_not_see():
                 if "pip install" in line]
     packages = {word.strip('"').split(">")[0].split("=")[0].split("<")[0] for line in installs
                 for word in line.split() if not word.startswith("-") and not word.startswith("https://")}
-    assert packages == {"torch", "tiktoken", "numpy"}
+    assert packages == {"torch", "tiktoken", "numpy", "ipython"}
 
 
 def _run_step(notebook: Path, tmp_path: Path) -> tuple[subprocess.CompletedProcess, dict, str]:

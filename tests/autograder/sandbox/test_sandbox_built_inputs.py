@@ -9,7 +9,7 @@ import torch
 
 from autograder.assignment import Assignment, StudentFunction
 from autograder.checks.submission import StudentCodeFailed, Submission
-from autograder.sandbox.inside import wire
+from autograder.sandbox.inside.checker import wire
 from autograder.sandbox.notebook import Notebook, sanitize
 from solutions import train_and_generate as ref
 from solutions.gpt2 import GPTModel
@@ -97,7 +97,7 @@ def test_references_read_as_what_they_build():
     [[0, "weights"]],
 ])
 def test_parameters_read_back_are_refused_unless_exactly_what_was_asked(data):
-    from autograder.sandbox.student_process import _parameters
+    from autograder.sandbox.inside.checker.channel import _parameters
 
     with pytest.raises(wire.WireError):
         _parameters(data, (0,))

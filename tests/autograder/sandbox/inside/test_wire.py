@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from autograder.sandbox.inside import wire
+from autograder.sandbox.inside.checker import wire
 
 
 @pytest.mark.parametrize("value", [

@@ -1,11 +1,12 @@
-"""The program that runs inside a student's process (the sandbox): it executes the notebook's
-cells, then answers the grader's calls to the student's functions with plain data.
+"""The program that runs beside student code: it executes the notebook's cells, as IPython does in
+Jupyter, then answers calls to the student's functions with plain data.
 
-It is copied into the sandbox with ``wire.py`` (and ``student_check.py``, the students' own
-checker, for its op recorder) and started as a script, so it imports nothing
-from the grader package: the student's process never sees the tests, the rubric or the
-solutions. Nothing here decides a grade; the student's code can rewrite any of it, which only
-changes what the student's own functions appear to return.
+It is the one runner of notebooks: the grader forks it in its sandbox (from ``zygote.py``), and the
+students' checker forks it from its warm process on the student's machine. It is part of the
+package that ships beside the notebook, so it imports nothing from the grader: the student's
+process never sees the tests, the rubric or the solutions. Nothing here decides a grade; the
+student's code can rewrite any of it, which only changes what the student's own functions appear
+to return.
 
 Protocol, one frame each way at a time (JSON plus raw tensor bytes, see ``wire``):
   grader -> {"op": "run", "cells": [{"index", "source"}], "functions": [...]}
@@ -16,13 +17,21 @@ Protocol, one frame each way at a time (JSON plus raw tensor bytes, see ``wire``
              "repeat": n calls in a row on the same arguments?}
   runner -> {"event": "result", "ok", "value" | "error", "ops": [aten ops the call ran],
              "after": [[index, [[parameter name, tensor], ...]], ...] when asked}
+  grader -> {"op": "isolate"}: fork; the fork answers the next calls   runner -> {"event": "isolated"}
+  grader -> {"op": "release"}: the fork ends, the runner goes on       runner -> {"event": "resumed", "status"}
+            (also sent, in place of a result, when the fork ends during a call)
+
+Each function's calls go to a fork of the process as the notebook's cells left it (``isolate``),
+so what one function's checks do (turn off grad mode, change the default dtype) never reaches the
+next function's. Before every call, torch's global state is put back to a fresh kernel's (grad
+mode on, float32, the thread count the runner started with, a seeded generator).
 
 An argument may be a reference (``wire.Ref``) to an object built here, because it cannot travel:
 the tokenizer, a model of the release's ``gpt2.py`` built from a seed and a configuration, an
 optimizer over an earlier argument's parameters. ``after`` reads a model argument's parameters
 back once the call returns (what an optimizer step did to them). ``stand_in`` puts one of the kit's
 functions in place of a notebook function the called one uses, for that call only (see
-``student_check.standing_in``). ``repeat`` makes several calls in a row on the same objects
+``inputs.standing_in``). ``repeat`` makes several calls in a row on the same objects
 (training steps) and returns the list of their values.
 """
 
@@ -31,8 +40,7 @@ import re
 import sys
 import traceback
 
-import student_check
-import wire
+from . import inputs, wire
 
 CELL_FILE = re.compile(r"<ipython-input-(\d+)-[0-9a-f]+>")
 
@@ -41,6 +49,8 @@ class Runner:
     def __init__(self, fd_in: int, fd_out: int):
         self.fd_in, self.fd_out = fd_in, fd_out
         self.pid = os.getpid()
+        torch = sys.modules.get("torch")  # imported by the warm process that forked this one, if any
+        self.threads = torch.get_num_threads() if torch is not None else None
         self.cell_of_count: dict[int, int] = {}
         self.shell = None
 
@@ -159,13 +169,13 @@ class Runner:
         values = []
         for arg in args:  # in order: an optimizer refers to a model argument before it
             values.append(self.resolve(wire.decode(arg, blob), values))
-        recorder, out = student_check.record_ops() if record else student_check.NoRecording(), bytearray()
+        recorder, out = inputs.record_ops() if record else inputs.NoRecording(), bytearray()
         try:
-            with student_check.standing_in(self.shell.user_ns, stand_in or {}), recorder:
-                value = student_check.called(function, values, repeat)
+            with inputs.standing_in(self.shell.user_ns, stand_in or {}), recorder:
+                value = inputs.called(function, values, repeat)
             reply = {"ok": True, "value": wire.encode(value, out)}
             if after:
-                reply["after"] = wire.encode([[i, student_check.parameters_of(values[i])] for i in after], out)
+                reply["after"] = wire.encode([[i, inputs.parameters_of(values[i])] for i in after], out)
         except BaseException as exc:  # noqa: BLE001 - the student's exception is the answer
             if isinstance(exc, KeyboardInterrupt):
                 raise
@@ -176,9 +186,9 @@ class Runner:
         return {"event": "result", **reply, "ops": sorted(recorder.ops)}, out
 
     def resolve(self, value, earlier: list = ()):
-        """Objects the grader can name but not send (see ``wire.Ref``), built by ``student_check.build``."""
+        """Objects the grader can name but not send (see ``wire.Ref``), built by ``inputs.build``."""
         if isinstance(value, wire.Ref):
-            return student_check.build(value.name, earlier)
+            return inputs.build(value.name, earlier)
         if isinstance(value, list):
             return [self.resolve(item, earlier) for item in value]
         return value
@@ -193,15 +203,39 @@ class Runner:
         self.run_cells(request["cells"], request["functions"])
         while True:
             request, blob = self.read()
-            self.send(*self.call(request["name"], request["args"], blob, request.get("after", []),
-                                 request.get("stand_in"), request.get("ops", True), int(request.get("repeat", 1))))
+            if request.get("op") == "isolate":
+                self.isolate()
+            elif request.get("op") == "release":
+                os._exit(0)  # only a fork is asked to release: its parent says "resumed"
+            else:
+                self.fresh_torch_state()
+                self.send(*self.call(request["name"], request["args"], blob, request.get("after", []),
+                                     request.get("stand_in"), request.get("ops", True),
+                                     int(request.get("repeat", 1))))
 
+    def isolate(self) -> None:
+        """Fork: the fork answers the next calls, while this process waits, as the cells left it, to
+        take over when the fork ends (released, or ended by a call)."""
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            self.pid = os.getpid()
+            self.send({"event": "isolated"})
+            return
+        _, status = os.waitpid(pid, 0)
+        self.send({"event": "resumed", "status": os.waitstatus_to_exitcode(status)})
 
-def main() -> None:
-    fd_in, fd_out = int(sys.argv[1]), int(sys.argv[2])
-    sys.path.insert(0, "")  # as in Jupyter: modules next to the notebook (gpt2.py) are importable
-    Runner(fd_in, fd_out).serve()
+    def fresh_torch_state(self) -> None:
+        """Torch's global state as a fresh kernel has it, whatever the notebook or an earlier call left."""
+        torch = sys.modules.get("torch")
+        if torch is None:
+            return
+        if self.threads is None:
+            self.threads = torch.get_num_threads()
+        torch.set_grad_enabled(True)
+        torch.set_default_dtype(torch.float32)
+        if torch.get_num_threads() != self.threads:
+            torch.set_num_threads(self.threads)
+        torch.manual_seed(0)
 
-
-if __name__ == "__main__":
-    main()

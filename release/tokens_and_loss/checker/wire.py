@@ -45,7 +45,7 @@ class Unsupported:
     type_name: str
     text: str
 
-    def __repr__(self) -> str:  # how messages name it (student_check.describe falls back to repr)
+    def __repr__(self) -> str:  # how messages name it (judge.describe falls back to repr)
         return f"a {self.type_name} object"
 
 
@@ -67,7 +67,7 @@ class Ref:
             return f"GPTModel(seed {spec['seed']}, {spec['config'].get('n_layers', '?')} layers)"
         if kind == "optim":
             return f"an optimizer ({json.loads(arg)['kind']})"
-        return "the GPT-2 tokenizer" if kind == "tiktoken" else f"Ref({self.name!r})"
+        return "tokenizer" if kind == "tiktoken" else f"Ref({self.name!r})"
 
 
 def model_ref(config: dict, seed: int, train: bool = False, grad: float | None = None) -> Ref:
@@ -79,7 +79,7 @@ def model_ref(config: dict, seed: int, train: bool = False, grad: float | None =
 
 def optimizer_ref(kind: str, arg: int, **options: float) -> Ref:
     """torch.optim.<kind> over the parameters of the call's argument number ``arg`` (one of
-    ``student_check.OPTIMIZERS``: others are refused where it is built)."""
+    ``inputs.OPTIMIZERS``: others are refused where it is built)."""
     return Ref("optim:" + json.dumps({"kind": kind, "arg": arg, **options}, sort_keys=True))
 
 

@@ -1,0 +1,106 @@
+"""From a notebook's JSON to the cells a run executes: nbgrader's sanitize step, in small.
+
+Locked cells (such as the setup cell) are restored from the trusted release copy by their nbgrader
+``grade_id``; nbgrader test cells are left out, because the checks decide, not the notebook's asserts;
+so are locked cells the instructor tagged ``skip-when-grading`` (a training loop: slow, and no check
+depends on it). The tag counts only on the trusted copy: a student can neither skip a cell of their
+own this way nor make a check run an instructor's tagged cell. The grader (after nbformat has read
+and upgraded the file) and the students' checker (from the JSON itself) both sanitize here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SKIP_WHEN_GRADING = "skip-when-grading"  # a cell tag, honoured on locked cells of the trusted copy
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A code cell to run. ``index`` is its 1-based position among all the notebook's cells."""
+
+    index: int
+    source: str
+    grade_id: str | None = None
+
+    @property
+    def first_line(self) -> str:
+        for line in self.source.splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                return line.strip()[:60]
+        return ""
+
+
+@dataclass(frozen=True)
+class Notebook:
+    cells: tuple[Cell, ...]
+    notes: tuple[str, ...] = ()
+    file_name: str = ""  # the submitted file, as the student's code may open it by name
+    file_bytes: bytes = b""
+
+    def describe(self, index: int | None) -> str:
+        """A cell as a student can find it: 'cell 5 ("def text_to_token_ids(text, tokenizer):")'."""
+        for cell in self.cells:
+            if cell.index == index:
+                return f'cell {index} ("{cell.first_line}")' if cell.first_line else f"cell {index}"
+        return "a cell" if index is None else f"cell {index}"
+
+
+def source_of(cell: dict) -> str:
+    source = cell.get("source", "")
+    return source if isinstance(source, str) else "".join(source)
+
+
+def nbgrader(cell: dict) -> dict:
+    meta = cell.get("metadata", {})
+    meta = meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def is_test_cell(cell: dict) -> bool:
+    meta = nbgrader(cell)
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def skipped_when_grading(cell: dict) -> bool:
+    meta = cell.get("metadata", {})
+    tags = meta.get("tags", []) if isinstance(meta, dict) else []
+    return isinstance(tags, list) and SKIP_WHEN_GRADING in tags
+
+
+def setup_cells(trusted: dict) -> list[str]:
+    """The trusted notebook's locked code cells that are not tests, and not tagged skip-when-grading:
+    the instructor's setup, which every run of the notebook executes."""
+    return [source_of(cell) for cell in trusted["cells"] if cell.get("cell_type") == "code"
+            and nbgrader(cell).get("locked") and not is_test_cell(cell) and not skipped_when_grading(cell)]
+
+
+def sanitize(submitted: dict, trusted: dict) -> Notebook:
+    """The code cells to run, with locked cells restored, and test cells and the instructor's
+    skip-when-grading cells left out."""
+    locked = {nbgrader(cell)["grade_id"]: cell for cell in trusted["cells"]
+              if nbgrader(cell).get("locked") and nbgrader(cell).get("grade_id")}
+    cells, seen = [], set()
+    for position, cell in enumerate(submitted["cells"], start=1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        grade_id = nbgrader(cell).get("grade_id")
+        trusted_cell: Any = locked.get(grade_id)
+        if trusted_cell is not None:
+            seen.add(grade_id)
+            if is_test_cell(trusted_cell) or skipped_when_grading(trusted_cell):
+                continue
+            source = source_of(trusted_cell)
+        elif is_test_cell(cell):
+            continue
+        else:
+            source = source_of(cell)
+        cells.append(Cell(position, source, grade_id))
+    notes = tuple(
+        f'The locked cell "{grade_id}" is missing from your notebook; code that needs it may fail. '
+        "Start again from a fresh copy of the assignment and paste your answers in."
+        for grade_id, cell in locked.items()
+        if grade_id not in seen and not is_test_cell(cell) and not skipped_when_grading(cell)
+    )
+    return Notebook(tuple(cells), notes)

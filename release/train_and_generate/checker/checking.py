@@ -1,0 +1,49 @@
+"""A check of one call, made through a ``Session``: its inputs sent, the function called where the
+notebook runs, what came back judged. The grader's checks and ``python check.py`` both check calls
+with ``check_call``, so the same notebook gets the same verdict, message and hints from both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .inputs import is_ref, is_tokenizer, needs_ops
+from .judge import Verdict, judge
+from .session import Session, StudentCodeFailed
+from .wire import Ref
+
+STUDENT_TOKENIZER = Ref("tiktoken:gpt2")  # built inside the student's process: objects cannot cross
+
+
+def sent(arg: Any) -> Any:
+    """An argument as it goes to the notebook's process: what the call names ({"ref": ...}: a
+    tokenizer, a model, an optimizer) is built there (see ``inputs.build``)."""
+    if is_tokenizer(arg):
+        return STUDENT_TOKENIZER
+    return Ref(arg["ref"]) if is_ref(arg) else arg
+
+
+def check_call(session: Session, call: dict) -> tuple[Verdict, Any]:
+    """The verdict on ``call`` and the value the function returned (None when it failed to return one).
+
+    A failure to call at all (a missing function, an exception, a hang) is a failed verdict whose
+    message is the session's, with the hints of the mistakes that show as that error.
+    """
+    try:
+        reply = session.call_traced(call["function"], *map(sent, call["args"]),
+                                    after=tuple(call.get("after", ())), stand_in=call.get("stand_in"),
+                                    ops=needs_ops(call), repeat=call.get("repeat", 1))
+    except StudentCodeFailed as exc:
+        verdict = judge(call, error=str(exc))
+        return Verdict(False, verdict.message, verdict.mistakes, raised=True), None
+    return judge(call, reply.value, "", set(reply.ops), reply.after), reply.value
+
+
+def check_function(session: Session, name: str, calls: list[dict]) -> Verdict:
+    """One function's verdict: its first failing call's, or a pass."""
+    for call in calls:
+        if call["function"] == name:
+            verdict, _ = check_call(session, call)
+            if not verdict.passed:
+                return verdict
+    return Verdict(True)

@@ -1,0 +1,392 @@
+"""The students' warm process: torch imported and the notebook's model built once, then a fork of
+the runner (``runner.py``, the grader's own) for every run of a notebook.
+
+The first ``python check.py`` starts it and leaves it waiting in the background, so the next check
+starts in about a second instead of several; it ends after ``CHECK_PY_LINGER`` seconds (300) without a
+check, and ``python check.py --stop`` ends it now. Its socket is named by a hash of the files it
+loaded, in a folder only its user can open; a changed file names another socket, so a process that
+loaded the old files is never used again. With ``CHECK_PY_LINGER=0`` it is the command's own and
+ends with it. When it ends, it removes its socket, and the folder too once no other checker's
+socket is in it: nothing is left behind.
+
+Protocol, one newline-ended JSON message at a time on a stream socket (macOS has no SOCK_SEQPACKET):
+  warm   -> "ready"
+  client -> {"op": "fork"} with three fds (the runner's input, its output, its stdout and stderr)
+  warm   -> {"pid": pid}                   the runner's pid; it is the leader of its own session
+  client -> {"op": "end", "grace": s}      warm -> {"status": exit status}
+  client -> {"op": "stop"}                 the warm process ends
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import cells, inputs, memo, release_files
+
+LINGER = 300.0  # seconds the shared warm process waits in the background for the next check
+
+
+def linger() -> float:
+    try:
+        return float(os.environ.get("CHECK_PY_LINGER", LINGER))
+    except ValueError:
+        return LINGER
+
+
+# ---------------------------------------------------------------- warming up
+
+
+def warm_up() -> None:
+    """Pay once what every run of a notebook pays: imports, the tokenizer, the model of the trusted
+    setup cells (kept in a memo that every run building the same model reuses)."""
+    import torch
+
+    torch.set_num_threads(1)  # before any op: a process with an intra-op pool must not fork
+    import IPython.core.interactiveshell  # noqa: F401
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    inputs.tokenizer()
+    inputs.import_what_optimizers_need(release_files.FOLDER)
+    try:
+        sys.path.insert(0, str(release_files.FOLDER))
+        model_class = getattr(__import__(inputs.MODEL_MODULE), inputs.MODEL_CLASS)
+        kept = memo.ModelMemo()
+        kept.record(model_class)
+        scratch = {"__name__": "__warm__"}
+        cwd = os.getcwd()
+        os.chdir(release_files.FOLDER)
+        try:
+            for source in cells.setup_cells(release_files.trusted_notebook()):
+                exec(compile(TransformerManager().transform_cell(source), "<setup>", "exec"), scratch)
+        finally:
+            os.chdir(cwd)
+        kept.replay(model_class)
+    except Exception:  # noqa: BLE001 - without the memo, notebooks build their models themselves
+        pass
+
+
+# ---------------------------------------------------------------- the server
+
+
+def serve(control: socket.socket, listener: socket.socket | None = None) -> str | None:
+    """Answer one client: fork runners, end them. "stop" when asked to end."""
+    child = None
+    try:
+        control.sendall(b"ready\n")
+        while True:
+            message, fds, _, _ = socket.recv_fds(control, 65536, 3)  # the fds come with the first byte
+            if not message:
+                return None
+            request = json.loads(message + _line(control) if not message.endswith(b"\n") else message)
+            op = request.get("op")
+            if op == "fork" and len(fds) == 3:
+                child = _fork_runner(fds, control, listener)
+                reply = {"pid": child}
+            elif op == "end":
+                reply = {"status": _end(child, float(request.get("grace", 0.0)))}
+                child = None
+            else:
+                return "stop"
+            for fd in fds:
+                os.close(fd)
+            control.sendall(json.dumps(reply).encode() + b"\n")
+    finally:
+        _end(child)
+
+
+def _fork_runner(fds: list[int], control: socket.socket, listener: socket.socket | None) -> int:
+    from .runner import Runner
+
+    pid = os.fork()
+    if pid:
+        return pid
+    try:  # the runner, in the release folder, as the grader runs it; it keeps neither socket
+        control.close()
+        if listener is not None:
+            listener.close()
+        os.setsid()
+        to_runner, from_runner, output = fds
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(output, 1)
+        os.dup2(output, 2)
+        os.chdir(release_files.FOLDER)
+        sys.path[0] = ""
+        Runner(to_runner, from_runner).serve()
+    except SystemExit:
+        pass
+    finally:
+        sys.stdout.flush()
+        os._exit(0)
+
+
+def _end(pid: int | None, grace: float = 0.0) -> int | None:
+    """End a runner and its session; its exit status (negative: the signal that ended it)."""
+    if pid is None:
+        return None
+    deadline = time.monotonic() + grace
+    while True:
+        done, raw = os.waitpid(pid, os.WNOHANG)
+        if done or time.monotonic() >= deadline:
+            break
+        time.sleep(0.02)
+    for kill in (os.killpg, os.kill):  # its whole session: whatever the notebook started
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    if not done:
+        _, raw = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(raw)
+
+
+def serve_own(control: socket.socket) -> None:
+    """The warm process of one ``python check.py`` alone (no linger): it ends with that command."""
+    os.environ[release_files.OUTSIDE] = "1"
+    warm_up()
+    serve(control)
+
+
+def serve_shared(address: Path) -> None:
+    """The shared warm process: listen at ``address``, warm up once, then take one check at a time
+    until none comes for the linger time. A check connects while holding the folder's lock, and the
+    process leaves only while holding it too, after a last look for a waiting check: so a check that
+    connected is always served, and the socket removed is always this process's own."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(address))  # before warming up: the check that started us connects, and waits
+    listener.listen(8)
+    own = address.stat().st_ino
+    os.environ[release_files.OUTSIDE] = "1"
+    warm_up()
+    listener.settimeout(linger())
+    while True:
+        try:
+            control, _ = listener.accept()
+        except (TimeoutError, socket.timeout):
+            with _locked(address.parent):
+                listener.setblocking(False)
+                try:
+                    control, _ = listener.accept()  # one that connected as we timed out
+                except BlockingIOError:
+                    _remove(address, own)
+                    return
+                finally:
+                    listener.settimeout(linger())
+        with control:
+            control.settimeout(None)
+            try:
+                outcome = serve(control, listener)
+            except OSError:  # a check stopped with Ctrl-C, say: wait for the next one
+                outcome = None
+            if outcome == "stop":
+                with _locked(address.parent):
+                    _remove(address, own)  # before the connection closes: the stop is done when it reads so
+                return
+
+
+def _remove(address: Path, inode: int) -> None:
+    """Remove our socket, and the folder once it holds no other (called with the folder locked)."""
+    try:
+        if address.stat().st_ino == inode:
+            address.unlink()
+    except FileNotFoundError:
+        pass
+    with contextlib.suppress(OSError):
+        address.parent.rmdir()
+
+
+def _line(sock: socket.socket) -> bytes:
+    """The rest of one newline-ended message (empty if the other side is gone)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+# ---------------------------------------------------------------- finding it
+
+
+def address() -> Path:
+    """Where the shared warm process for these files listens: a socket named by everything it loaded
+    (this package, the checks, the modules beside them, the Python running it)."""
+    folder = release_files.FOLDER
+    key = hashlib.sha256(f"{sys.executable}\0{folder}".encode())
+    here = Path(__file__).resolve().parent
+    for path in sorted([*here.glob("*.py"), *folder.glob("*.py"), folder / release_files.DATA,
+                        folder / release_files.SUMMARY]):
+        key.update(path.name.encode() + b"\0" + path.read_bytes())
+    return _folder() / f"{key.hexdigest()[:16]}.sock"  # short: macOS allows 104 bytes of path
+
+
+def _folder() -> Path:
+    return Path(tempfile.gettempdir()) / f"course-kit-check-{os.getuid()}"
+
+
+@contextlib.contextmanager
+def _locked(folder: Path):
+    """Hold the lock of this user's checker folder (made if missing, and only this user's to open).
+    The folder itself is the lock, so that nothing is left behind when the last checker leaves; a
+    folder removed while we waited for it is made again."""
+    while True:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            continue
+        try:
+            info = os.fstat(fd)
+            if info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
+                raise OSError(f"{folder} is not a folder that only you can open; set CHECK_PY_LINGER=0")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                if os.stat(folder, follow_symlinks=False).st_ino != info.st_ino:
+                    continue  # removed (and maybe made again) while we waited
+            except FileNotFoundError:
+                continue
+            yield
+            return
+        finally:
+            os.close(fd)
+
+
+def _connect(path: Path) -> socket.socket | None:
+    """A connection to the warm process listening at ``path``, or None when none listens."""
+    control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        control.connect(str(path))
+        return control
+    except (FileNotFoundError, ConnectionRefusedError):
+        control.close()
+        return None
+
+
+def stop() -> str:
+    """End the shared warm process for these files, if one is waiting; what happened, in words."""
+    path = address()
+    with _locked(path.parent):
+        control = _connect(path)
+        if control is None:
+            _remove(path, -1)
+    if control is None:
+        return "No checker was waiting in the background."
+    with control:
+        if _line(control) == b"ready\n":  # once warm, and once a check that holds it is done
+            control.sendall(json.dumps({"op": "stop"}).encode() + b"\n")
+            _line(control)
+    return "Stopped the checker that was waiting in the background."
+
+
+# ---------------------------------------------------------------- the client
+
+
+class LocalRunner:
+    """A runner forked by the warm process: the child handle a ``Channel`` talks through."""
+
+    sandboxed = False
+
+    def __init__(self, warm: WarmProcess):
+        self.warm = warm
+        to_child_r, self.to_child = os.pipe()
+        self.from_child, from_child_w = os.pipe()
+        output_r, output_w = os.pipe()
+        theirs = [to_child_r, from_child_w, output_w]
+        try:
+            socket.send_fds(warm.control, [json.dumps({"op": "fork"}).encode() + b"\n"], theirs)
+            self.pid = json.loads(_line(warm.control))["pid"]
+        finally:
+            for fd in theirs:
+                os.close(fd)
+        self.output = os.fdopen(output_r, "rb")
+
+    def finish(self, grace: float = 0.0) -> int | None:
+        self.warm.control.sendall(json.dumps({"op": "end", "grace": grace}).encode() + b"\n")
+        return json.loads(_line(self.warm.control))["status"]
+
+    def exceeded(self) -> str | None:
+        return None
+
+
+class WarmProcess:
+    """A connection to a warm process, for all the notebooks one ``python check.py`` checks and every
+    restart after a cell or call ran out of time. With a linger time (the default), it is shared: the
+    first check starts it, the next ones find it at ``address()``. With none, it is this command's
+    own, and ends with it. ``started`` says whether this connection had to start one."""
+
+    def __init__(self, linger_time: float | None = None):
+        self.own = (linger() if linger_time is None else linger_time) <= 0
+        self.started = False
+        for _ in range(2):
+            self.control = self._own() if self.own else self._shared()
+            self.control.settimeout(600)
+            try:
+                ready = _line(self.control)
+            except OSError:
+                ready = b""
+            self.control.settimeout(None)
+            if ready == b"ready\n":
+                return
+            self.close()
+        raise RuntimeError("the checker could not start torch and IPython; run `python -c \"import torch, "
+                           "tiktoken, IPython\"` to see why")
+
+    def spawn(self) -> LocalRunner:
+        return LocalRunner(self)
+
+    def _start(self, *args: str, pass_fds=()) -> subprocess.Popen:
+        self.started = True
+        checker = release_files.FOLDER / "check.py"
+        return subprocess.Popen([sys.executable, str(checker), *args], pass_fds=pass_fds,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                cwd=release_files.FOLDER, start_new_session=True)
+
+    def _own(self) -> socket.socket:
+        control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.process = self._start("--warm-fd", str(theirs.fileno()), pass_fds=(theirs.fileno(),))
+        theirs.close()
+        return control
+
+    def _shared(self) -> socket.socket:
+        """A connection to the shared warm process, started first if none listens."""
+        path = address()
+        with _locked(path.parent):  # one check at a time connects, or starts it
+            control = _connect(path)
+            if control is not None:
+                return control
+            path.unlink(missing_ok=True)  # left by a process that was killed
+            control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            process = self._start("--warm-socket", str(path))
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and process.poll() is None:
+                try:
+                    control.connect(str(path))
+                    return control
+                except (FileNotFoundError, ConnectionRefusedError):
+                    time.sleep(0.01)
+            control.close()
+            raise RuntimeError("the checker's background process did not start; run `python -c \"import torch, "
+                               "tiktoken, IPython\"` to see why")
+
+    def close(self) -> None:
+        """End this connection: a warm process of this command's own ends with it, a shared one waits."""
+        self.control.close()
+        if self.own:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
