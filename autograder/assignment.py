@@ -20,12 +20,28 @@ DEFAULT_COURSE = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
+class Needs:
+    """What an assignment's checks need beside the student's code: the model to record and replay
+    ("module:Class" beside the notebook), and its support module. A sandbox or a students' warm
+    process prepares these and nothing else."""
+
+    model: str | None = None
+    support: Path | None = None
+
+
+@dataclass(frozen=True)
 class StudentFunction:
-    """One function of the student contract: its name, parameters and worth."""
+    """One function (or class) of the student contract: its name, parameters and worth. A class's
+    parameters are its ``__init__``'s, without ``self``."""
 
     name: str
     params: tuple[str, ...]
     points: float
+    kind: str = "function"  # or "class"
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("function", "class"):
+            raise ValueError(f"{self.name}: kind is 'function' or 'class', not {self.kind!r}")
 
     @property
     def grade_id(self) -> str:
@@ -42,14 +58,34 @@ class Assignment:
     cell_timeout: float = 60.0  # seconds one notebook cell may take before it is skipped
     call_timeout: float = 30.0  # seconds one call of a student function may take
     visible: str | None = None  # "module:function" giving the visible checks' calls, shipped to students
+    # "module:Class" beside the notebook that its setup builds: constructions and forward passes are
+    # recorded once and replayed (the grader's model cache, the students' checker's memo); None: nothing
+    model: str | None = None
 
     def warm_up(self) -> None:
         if self.warm:
             _named(self.warm)()
 
     def visible_calls(self) -> tuple[dict, ...]:
-        """The calls of the visible checks, as plain data (see the engine's ``judge``); none if not declared."""
-        return tuple(_named(self.visible)()) if self.visible else ()
+        """The calls of the visible checks, as plain data (see the engine's ``contract``); none if not declared."""
+        if not self.visible:
+            return ()
+        return tuple(call.data if hasattr(call, "data") else call for call in _named(self.visible)())
+
+    @property
+    def support_file(self) -> Path | None:
+        """The assignment's ``support.py`` (its stand-ins, references and warm-up, which run beside the
+        student's code), if it has one."""
+        path = self.tests_dir / "support.py"
+        return path if path.is_file() else None
+
+    @property
+    def needs(self) -> Needs:
+        return Needs(self.model, self.support_file)
+
+    @property
+    def classes(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.functions if f.kind == "class")
 
     @property
     def notebook_name(self) -> str:
@@ -84,7 +120,7 @@ def _named(reference: str):
 
 
 COURSE_HELP = ("a course directory holds release/<assignment>/ as `nbgrader generate_assignment` makes it (the "
-               "notebook and the files beside it, such as gpt2.py and tiktoken_cache/), and, for validate and the "
+               "notebook and the files beside it), and, for validate and the "
                "batch warm-up, source/<assignment>/ with the instructor's notebook")
 
 
@@ -103,15 +139,33 @@ def find_course(course: Path | None = None) -> Path:
                       f"release/ folder. Pass --course DIR or set AUTOGRADER_COURSE; {COURSE_HELP}.")
 
 
-def load_assignment(name: str = "tokens_and_loss", course: Path | None = None) -> Assignment:
-    """The assignment called ``name``, bound to its course directory (see ``find_course``)."""
+def assignment_names() -> list[str]:
+    """The assignments the kit has: one package each under ``autograder/assignments/``."""
+    import pkgutil
+
+    package = importlib.import_module(ASSIGNMENTS_PACKAGE)
+    return sorted(module.name for module in pkgutil.iter_modules(package.__path__) if module.ispkg)
+
+
+def default_assignment() -> str | None:
+    """The assignment commands take when none is named: the course's first, in the book's order of
+    its notebooks (the alphabetical first when nothing says otherwise)."""
+    names = assignment_names()
+    return names[0] if names else None
+
+
+def load_assignment(name: str | None = None, course: Path | None = None, released: bool = True) -> Assignment:
+    """The assignment called ``name`` (by default ``default_assignment()``), bound to its course
+    directory (see ``find_course``). ``released``: its release must exist (grading needs the trusted
+    copy; writing the students' checker, before the first release, does not)."""
+    name = name or default_assignment()
     try:
         module = importlib.import_module(f"{ASSIGNMENTS_PACKAGE}.{name}")
     except ModuleNotFoundError:
-        raise GraderError(f"no assignment called {name!r} in {ASSIGNMENTS_PACKAGE}") from None
+        raise GraderError(f"no assignment called {name!r}; the kit has {', '.join(assignment_names())}") from None
     course = find_course(course)
     assignment = replace(module.ASSIGNMENT, course=course)
-    if not (assignment.release_dir / assignment.notebook_name).is_file():
+    if released and not (assignment.release_dir / assignment.notebook_name).is_file():
         remedy = (f"run `nbgrader generate_assignment {name}` in {course} to make it"
                   if (assignment.source_dir / assignment.notebook_name).is_file() else
                   "pass --course DIR (or set AUTOGRADER_COURSE) to the course directory")

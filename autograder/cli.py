@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from autograder import GraderError
-from autograder.assignment import Assignment, load_assignment
+from autograder.assignment import Assignment, assignment_names, default_assignment, load_assignment
 from autograder.outputs.results import SubmissionResult
 from autograder.settings import Settings, add_limit_options, limits_from
 
@@ -24,17 +24,17 @@ GRADER_FAILED = 3
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--assignment", default="tokens_and_loss", help="assignment name (default: %(default)s)")
+    parser.add_argument("--assignment", default=default_assignment(), choices=assignment_names(),
+                        help="the assignment: %(choices)s (default: %(default)s)")
     parser.add_argument("--course", type=Path, default=None,
                         help="course directory with release/<assignment>/ (default: this checkout)")
     parser.add_argument("--timeout", type=float, default=Settings.notebook_timeout, metavar="S",
                         help="seconds allowed for all of a notebook's cells, a backstop (default: %(default)g)")
     parser.add_argument("--cell-timeout", type=float, default=None, metavar="S",
                         help="seconds allowed for one cell; a slower cell is skipped and the notebook runs on "
-                             "without it (default: the assignment's; 20 for tokens_and_loss)")
+                             "without it (default: the assignment's own)")
     parser.add_argument("--call-timeout", type=float, default=None, metavar="S",
-                        help="seconds allowed for one call of a student function (default: the assignment's; "
-                             "10 for tokens_and_loss)")
+                        help="seconds allowed for one call of a student function (default: the assignment's own)")
     parser.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
                         help="auto: bubblewrap when available, else warn; bwrap: required; none: no sandbox")
     add_limit_options(parser.add_argument)
@@ -86,8 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("-o", "--out", type=Path, default=Path("autograder.zip"), help="zip to write")
     _common(bundle)
 
-    checker = commands.add_parser("student-checker", help="instructors: write the students' checker (check.py and "
-                                                          "its data) into source/<assignment>/, before releasing")
+    checker = commands.add_parser("student-checker", help="instructors: write the students' checker (check.py, the "
+                                                          "engine and the visible checks) into source/<assignment>/, "
+                                                          "before releasing")
+    checker.add_argument("--all", action="store_true",
+                         help="every assignment's, after a change to the shared engine")
     _common(checker)
     gradescope_run = commands.add_parser("gradescope-run", help=argparse.SUPPRESS)  # what run_autograder calls
     gradescope_run.add_argument("--root", type=Path, default=Path("/autograder"))
@@ -218,9 +221,12 @@ def cmd_warm_up(args: argparse.Namespace, assignment: Assignment) -> int:
 def cmd_student_checker(args: argparse.Namespace, assignment: Assignment) -> int:
     from autograder.authoring.release_checks import write
 
-    written = write(assignment)
-    print(f"Wrote {', '.join(p.name for p in written)} into {assignment.source_dir}. "
-          f"Now run `nbgrader generate_assignment {assignment.name} --force` to copy them into the release.")
+    chosen = ([load_assignment(name, args.course, released=False) for name in assignment_names()] if args.all
+              else [assignment])
+    for each in chosen:
+        written = write(each)
+        print(f"Wrote {', '.join(p.name for p in written)} into {each.source_dir}. Now run "
+              f"`nbgrader generate_assignment {each.name} --force` to copy them into the release.")
     return 0
 
 
@@ -257,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        assignment = load_assignment(args.assignment, args.course)
+        assignment = load_assignment(args.assignment, args.course, released=args.command != "student-checker")
         return COMMANDS[args.command](args, assignment)
     except GraderError as exc:
         print(f"error: {exc}", file=sys.stderr)

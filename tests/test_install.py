@@ -15,7 +15,7 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tests import installs
+from tests import agreement, installs
 from tests.installs import ROOT, image_env
 
 
@@ -57,9 +57,10 @@ def test_without_a_course_the_error_names_the_flag_not_site_packages(gradescope_
 
 
 def test_the_release_checker_agrees_with_the_kit_on_the_whole_corpus(student_venv, graded_corpus, tmp_path):
-    """As students have it: a copy of the release folder and an environment with torch, tiktoken and
-    numpy only. `python check.py` gives every function of every corpus notebook the verdict of the
-    kit's visible checks, on the terminal and in the points it reports to GitHub Classroom."""
+    """As students have it: a copy of the release folder and an environment with torch, tiktoken, numpy
+    and IPython only. `python check.py` gives every function of every corpus notebook the verdict and
+    the message of the kit's visible checks, on the terminal, and the points it reports to GitHub
+    Classroom; unusable files get the grader's own words too."""
     folder = Path(shutil.copytree(ROOT / "release" / "tokens_and_loss", tmp_path / "tokens_and_loss"))
     python = str(student_venv / "python")
     assert subprocess.run([python, "-c", "import autograder"], cwd=folder, capture_output=True).returncode != 0
@@ -83,22 +84,19 @@ def test_the_release_checker_agrees_with_the_kit_on_the_whole_corpus(student_ven
         halves = list(pool.map(checked, [notebooks[::2], notebooks[1::2]]))
     printed = {name: text for half, _ in halves for name, text in half.items()}
     classroom = {name: result for _, half in halves for name, result in half.items()}
-    ours = {notebook: dict((f, status) for status, f in re.findall(r"^(PASS|FAIL)  (\w+)$",
-                                                                   printed.get(notebook.name, ""), re.MULTILINE))
-            for notebook in notebooks}
+    ours = {notebook: agreement.said_in(printed.get(notebook.name, "")) for notebook in notebooks}
     # What a student reads for a mistake: expected and got, then the hint (wrapped to the page).
     words = " ".join(printed["sum_not_mean.ipynb"].split())
     assert re.search(r"compared with torch's cross_entropy: expected 10\.79\d*, got 64\.7\d*\.", words)
     assert "Hint: Average over all positions with `torch.mean`: a sum grows with the batch" in words
     assert "4 of 5 functions pass" in words
     disagreements = []
-    for notebook, verdicts in ours.items():
+    for notebook, said in ours.items():
         result = graded_corpus[notebook.stem]
-        kit = {f.name: "PASS" if any(c.visible for c in f.checks) and all(c.passed for c in f.checks if c.visible)
-               else "FAIL" for f in result.functions}
+        kit = agreement.grader_said(result)  # each function's PASS or FAIL, and its message, word for word
         points = {f.name: f.points for f in result.functions}
         reported = {t["name"]: "PASS" if t["status"] == "pass" and t["score"] == points[t["name"]] else "FAIL"
                     for t in classroom[notebook.name]["tests"]}
-        if verdicts != kit or reported != kit:
-            disagreements.append((notebook.stem, verdicts, reported, kit))
+        if said != kit or reported != {name: status for name, (status, _) in kit.items()}:
+            disagreements.append((notebook.stem, said, reported, kit))
     assert len(ours) >= 35 and disagreements == []

@@ -8,6 +8,8 @@ reference answers and hidden cases) to do it. So the assignment's folder carries
   the session, the judge. The grader checks with the same modules, so verdicts, messages and hints
   are the grader's own. A real copy, not a link: nbgrader does not copy linked folders.
 - ``check.py``: a few lines that run it (``python check.py``; ``from check import check``);
+- ``checks_support.py``: the assignment's own ``support.py``, when it has one (its stand-ins, the
+  objects its calls name, its warm-up), which the engine imports by that name;
 - ``checks.pt``: the visible checks' calls (inputs, expectations, known mistakes) as tensors and
   plain data, computed from the reference answers; loaded with ``weights_only``;
 - ``checks.json``: what the checker needs before it imports torch: the functions, their parameters
@@ -29,6 +31,7 @@ from autograder.sandbox.inside.checker import release_files
 INSIDE = Path(__file__).resolve().parents[1] / "sandbox" / "inside"
 ENGINE, CHECK_PY = INSIDE / "checker", INSIDE / "check.py"
 CHECKER, PACKAGE, CALLS, SUMMARY = "check.py", ENGINE.name, release_files.DATA, release_files.SUMMARY
+SUPPORT = "checks_support.py"
 FILES = (CHECKER, CALLS, SUMMARY)
 
 
@@ -36,7 +39,9 @@ def summary(assignment: Assignment) -> dict:
     calls = assignment.visible_calls()
     functions = [f for f in assignment.functions if any(c["function"] == f.name for c in calls)]
     return {"assignment": assignment.name, "functions": [f.name for f in functions],
+            "all_functions": [f.name for f in assignment.functions],
             "params": {f.name: list(f.params) for f in functions},
+            "kinds": {f.name: f.kind for f in functions}, "model": assignment.model,
             "points": {f.name: f.points for f in functions},
             "cell_timeout": assignment.cell_timeout, "call_timeout": assignment.call_timeout}
 
@@ -52,7 +57,7 @@ def write(assignment: Assignment, folder: Path | None = None) -> list[Path]:
 
     folder = folder or assignment.source_dir
     checker = folder / CHECKER
-    if not (checker.exists() and checker.samefile(CHECK_PY)):  # source/ links to it, as to gpt2.py
+    if not (checker.exists() and checker.samefile(CHECK_PY)):  # source/ may link to it
         shutil.copyfile(CHECK_PY, checker)
     package = folder / PACKAGE
     if package.is_symlink() or package.is_file():
@@ -61,6 +66,10 @@ def write(assignment: Assignment, folder: Path | None = None) -> list[Path]:
     package.mkdir()
     for name in engine_files():
         shutil.copyfile(ENGINE / name, package / name)
+    if assignment.support_file is not None:
+        shutil.copyfile(assignment.support_file, folder / SUPPORT)
+    else:
+        (folder / SUPPORT).unlink(missing_ok=True)
     torch.save(list(assignment.visible_calls()), folder / CALLS)
     (folder / SUMMARY).write_text(json.dumps(summary(assignment), indent=1) + "\n")
     return [folder / name for name in FILES] + [package]
@@ -79,12 +88,24 @@ def stale(assignment: Assignment, folder: Path) -> list[str]:
     if shipped != engine_files() or any(not filecmp.cmp(ENGINE / n, folder / PACKAGE / n, shallow=False)
                                         for n in shipped):
         problems.append(f"{PACKAGE}/ differs from the kit's engine, autograder/sandbox/inside/checker/")
+    support = assignment.support_file
+    if support is not None and not (folder / SUPPORT).is_file():
+        problems.append(f"{SUPPORT} is missing")
+    elif support is not None and (folder / SUPPORT).read_bytes() != support.read_bytes():
+        problems.append(f"{SUPPORT} differs from the assignment's support.py")
+    elif support is None and (folder / SUPPORT).exists():
+        problems.append(f"{SUPPORT} is there, but the assignment has no support.py")
     if json.loads((folder / SUMMARY).read_text()) != summary(assignment):
         problems.append(f"{SUMMARY} differs from the assignment's functions or time limits")
     shipped_calls = torch.load(folder / CALLS, weights_only=True)
     if not _same(shipped_calls, list(assignment.visible_calls())):
         problems.append(f"{CALLS} differs from the grader's visible checks")
     return problems
+
+
+def engine_changed(problem: str) -> bool:
+    """Whether a problem ``stale`` found is the shared engine's (the same in every release), not the assignment's."""
+    return problem.startswith((f"{CHECKER} differs", f"{PACKAGE}/ differs"))
 
 
 def _same(a, b) -> bool:

@@ -11,7 +11,7 @@ import nbformat
 
 from autograder.assignment import Assignment
 from autograder.authoring.course import release_differences
-from autograder.authoring.release_checks import stale
+from autograder.authoring.release_checks import engine_changed, stale
 from autograder.checks.grading import grade_notebook
 from autograder.settings import Settings
 
@@ -53,11 +53,17 @@ def validate(assignment: Assignment, settings: Settings, say: Callable[[str], No
     say("Regenerating the release with nbgrader and comparing ...")
     problems += release_differences(assignment.course, assignment.name)
 
-    say("Comparing the students' checker (check.py, checks.pt, checks.json) with the grader's visible checks ...")
+    say("Comparing the students' checker (check.py, checker/, checks.pt, checks.json) with the grader's ...")
+    found = [problem for folder in (assignment.source_dir, assignment.release_dir)
+             for problem in stale(assignment, folder)]
+    if any(engine_changed(problem) for problem in found):  # every release ships the engine: all are stale at once
+        problems.append("the shared engine (autograder/sandbox/inside/checker/) changed since this release was "
+                        "made, so every release's checker is stale: run `python -m autograder student-checker "
+                        "--all`, then `nbgrader generate_assignment NAME --force` for each assignment")
     for folder in (assignment.source_dir, assignment.release_dir):
         problems += [f"{folder.name} in {folder.parent.name}/: {problem}; run `python -m autograder "
                      f"student-checker --assignment {assignment.name}`, then nbgrader generate_assignment"
-                     for problem in stale(assignment, folder)]
+                     for problem in stale(assignment, folder) if not engine_changed(problem)]
 
     say("Warming up for batches (graded inputs, model cache, the solution's forward passes) ...")
     from autograder.warmup.prepare import prepare_warm_store

@@ -28,7 +28,7 @@ from autograder import GraderError
 from autograder.assignment import Assignment, load_assignment
 from autograder.batch.submissions import Found, crashed, grade_one
 from autograder.outputs.results import SubmissionResult, from_dict, to_dict
-from autograder.sandbox import warm_sandbox
+from autograder.sandbox import scratch, warm_sandbox
 from autograder.sandbox.bwrap import resolve
 from autograder.settings import Settings
 from autograder.warmup import store as warm_store
@@ -49,7 +49,7 @@ class WarmGrader(WorkerPlugin):
         if warm_store.grading_digest(self.assignment) != self.digest:
             raise GraderError(f"worker {worker.address} has a different release of {self.assignment_name} or "
                               f"different grader code than the client; install the same kit everywhere")
-        self.work = Path(tempfile.mkdtemp(prefix="autograder-dask-"))
+        self.work = scratch.folder("dask")
         settings = replace(self.requested, sandbox=resolve(self.requested.sandbox), keep_zygote=True)
         store = prepare_warm_store(self.assignment, settings)  # this machine's, shared by its workers
         if store is not None:

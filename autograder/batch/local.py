@@ -221,5 +221,12 @@ def _start_worker(threads: int) -> None:
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)
     except (OSError, AttributeError):
         pass
+    # A worker that ends with its pool ends its zygote and removes its folder (multiprocessing runs
+    # its finalizers, not atexit's); one killed with the batch leaves them to the next grader's sweep.
+    from multiprocessing.util import Finalize
+
+    from autograder.sandbox.warm_sandbox import close_shared
+
+    Finalize(None, close_shared, exitpriority=10)
 
 

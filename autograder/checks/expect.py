@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from autograder.checks.call import Call, as_data
 from autograder.sandbox.inside.checker.checking import check_call
 from autograder.sandbox.inside.checker.session import StudentCodeFailed
 
 
-def judged(submission, call: dict) -> Any:
+def judged(submission, call: Call | dict) -> Any:
     """The value the student's function returned for ``call``, or a failure with its message and hints."""
     __tracebackhide__ = True
-    verdict, value = check_call(submission, call)
+    verdict, value = check_call(submission, as_data(call))
     if verdict.passed:
         return value
     failure = StudentCodeFailed(verdict.message) if verdict.raised else AssertionError(verdict.message)

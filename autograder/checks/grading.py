@@ -14,9 +14,10 @@ import pytest
 
 from autograder import GraderError
 from autograder.assignment import Assignment
-from autograder.checks import plugin
+from autograder.checks import plugin, visible_checks
 from autograder.checks.provenance import instructor_material, resembles
 from autograder.outputs.results import SubmissionResult, grader_failed, needs_review, unusable
+from autograder.sandbox.inside.checker.cells import foreign
 from autograder.sandbox.notebook import UnusableNotebook, load, parse
 from autograder.settings import Settings
 from autograder.warmup import store as warm_store
@@ -39,7 +40,8 @@ class _Capture:
 
 def pytest_args(notebook: Path, assignment: Assignment, settings: Settings, visible_only: bool) -> list[str]:
     args = [
-        str(assignment.tests_dir), "-p", "autograder.checks.plugin",
+        # The visible checks first: each function's first check is the one students ran with check.py.
+        str(Path(visible_checks.__file__)), str(assignment.tests_dir), "-p", "autograder.checks.plugin",
         "--submission", str(notebook), "--assignment", assignment.name, "--course", str(assignment.course),
         "--notebook-timeout", str(settings.notebook_timeout), "--sandbox", settings.sandbox,
         # Only the grader's own settings: no project ini, no cache, no other plugins, no output.
@@ -83,7 +85,7 @@ def _zygote_ahead(assignment: Assignment, settings: Settings):
         return contextlib.nullcontext()
     from autograder.sandbox.warm_sandbox import prestarted
 
-    return prestarted(assignment.release_dir, settings.fitted(assignment))
+    return prestarted(assignment.release_dir, settings.fitted(assignment), assignment.needs)
 
 
 def grade_notebook(notebook: Path, assignment: Assignment, settings: Settings = Settings(), *,
@@ -103,10 +105,8 @@ def grade_notebook(notebook: Path, assignment: Assignment, settings: Settings = 
                         execution_time=time.monotonic() - started)
     raw = parse(loaded.file_bytes)
     if not resembles(raw, assignment):
-        wanted = ", ".join(f.name for f in assignment.functions)
-        return unusable(assignment, student, f"{notebook.name} does not look like the {assignment.name} notebook: "
-                        f"it has none of its cells and mentions none of its functions ({wanted}). "
-                        "Check that you submitted the right file.", source=str(notebook))
+        return unusable(assignment, student, foreign(notebook.name, assignment.name,
+                                                     [f.name for f in assignment.functions]), source=str(notebook))
     if not instructor:
         found = instructor_material(raw, assignment.source_dir / assignment.notebook_name)
         if found:

@@ -3,7 +3,7 @@
 Registered through the ``pytest11`` entry point, so an instructor can also run an assignment's
 checks directly::
 
-    pytest autograder/assignments/tokens_and_loss --submission alice.ipynb
+    pytest autograder/assignments/<assignment> --assignment <assignment> --submission alice.ipynb
 
 Each check is a test marked ``@pytest.mark.student_function("name")`` (the function it grades)
 and, if students may run it before submitting, ``@pytest.mark.visible``. Outcomes are kept in
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assignment import Assignment, load_assignment
+from autograder.assignment import Assignment, assignment_names, default_assignment, load_assignment
 from autograder.checks.submission import StudentCodeFailed, Submission, open_submission
 from autograder.outputs.results import CheckResult, SubmissionResult, build
 from autograder.settings import Settings, add_limit_options, limits_from
@@ -31,8 +31,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("autograder", "grading a notebook with the course autograder")
     group.addoption("--submission", metavar="NOTEBOOK", default=None,
                     help="notebook to grade; required by the submission fixture.")
-    group.addoption("--assignment", default="tokens_and_loss",
-                    help="assignment the notebook belongs to (default: tokens_and_loss).")
+    group.addoption("--assignment", default=default_assignment(), choices=assignment_names(),
+                    help=f"assignment the notebook belongs to: {', '.join(assignment_names())} "
+                         f"(default: {default_assignment()}).")
     group.addoption("--course", metavar="DIR", default=None,
                     help="course directory holding release/<assignment>/ (default: this checkout).")
     group.addoption("--notebook-timeout", type=float, default=Settings.notebook_timeout, metavar="S",
@@ -69,11 +70,21 @@ def settings_from(config: pytest.Config) -> Settings:
                     warm_cache=config.getoption("warm_cache"), keep_zygote=config.getoption("keep_zygote"))
 
 
+ASSIGNMENT = pytest.StashKey[Assignment]()
+
+
+def assignment_of(config: pytest.Config) -> Assignment:
+    """The assignment being graded, bound to its course directory (loaded once per session)."""
+    if ASSIGNMENT not in config.stash:
+        course = config.getoption("course")
+        config.stash[ASSIGNMENT] = load_assignment(config.getoption("assignment"), Path(course) if course else None)
+    return config.stash[ASSIGNMENT]
+
+
 @pytest.fixture(scope="session")
 def assignment(pytestconfig: pytest.Config) -> Assignment:
     """The assignment being graded, bound to its course directory."""
-    course = pytestconfig.getoption("course")
-    return load_assignment(pytestconfig.getoption("assignment"), Path(course) if course else None)
+    return assignment_of(pytestconfig)
 
 
 @pytest.fixture(scope="session")
@@ -117,7 +128,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if marker is not None and (call.when == "call" or (call.when == "setup" and not report.passed)):
         outcome, message = ("passed", "") if call.excinfo is None else _message(call.excinfo)
         hints = getattr(call.excinfo.value, "hints", ()) if call.excinfo is not None else ()
-        name = item.name.removeprefix("test_").replace("_", " ")
+        # A visible check is one per function: named by its test, not by the function it is parametrized with.
+        shown = item.originalname if item.get_closest_marker("visible") else item.name
+        name = shown.removeprefix("test_").replace("_s_", "'s ").replace("_", " ")
         checks[item.nodeid] = CheckResult(name, marker.args[0], item.get_closest_marker("visible") is not None,
                                           outcome, message, hints=tuple(text for _, text in hints),
                                           mistakes=tuple(mistake for mistake, _ in hints))

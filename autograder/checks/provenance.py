@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import nbformat
 
+from autograder.sandbox.inside.checker import cells
+
 if TYPE_CHECKING:
     from autograder.assignment import Assignment
 
@@ -57,13 +59,5 @@ def instructor_material(submitted: nbformat.NotebookNode, source_notebook: Path)
 
 
 def resembles(submitted: nbformat.NotebookNode, assignment: Assignment) -> bool:
-    """Does the file look like this assignment's notebook: one of its nbgrader cells, or a mention of
-    one of its functions? Another course's notebook, submitted by mistake, has neither."""
-    names = [function.name for function in assignment.functions]
-    for cell in submitted.get("cells", []):
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if isinstance(meta, dict) and meta.get("grade_id"):
-            return True
-        if any(name in _source(cell) for name in names):
-            return True
-    return False
+    """Does the file look like this assignment's notebook (the engine's test, which ``check.py`` runs too)?"""
+    return cells.resembles(submitted, [function.name for function in assignment.functions])

@@ -25,7 +25,7 @@ class Submission(Session):
         limits = Limits(call=self.settings.call_timeout, cell=self.settings.cell_timeout,
                         notebook=self.settings.notebook_timeout)
         contract = {f.name: f.params for f in assignment.functions}
-        super().__init__(notebook, contract, assignment.name, limits, self._new_process)
+        super().__init__(notebook, contract, assignment.name, limits, self._new_process, assignment.classes)
         self._sandbox = None  # the zygote this submission forks from
         self._own_sandbox = False
 
@@ -46,7 +46,8 @@ class Submission(Session):
             if self.settings.keep_zygote:
                 self._sandbox = shared_sandbox(self.assignment, self.settings)
             else:
-                self._sandbox, self._own_sandbox = take(self.assignment.release_dir, self.settings), True
+                self._sandbox = take(self.assignment.release_dir, self.settings, self.assignment.needs)
+                self._own_sandbox = True
         return self._sandbox
 
 

@@ -3,9 +3,9 @@
 Gradescope unpacks the zip into ``/autograder/source``, runs ``setup.sh`` once to build its image,
 then ``run_autograder`` for every submission, with the student's files in
 ``/autograder/submission`` and the result expected at ``/autograder/results/results.json``.
-The zip carries the grader, the solution model, the release files (the trusted notebook,
-``gpt2.py``), the instructor's notebook (its forward passes are recorded for the warm-up) and the
-offline tokenizer files, so grading needs no network. ``setup.sh`` stores the warm-up in the image;
+The zip carries the grader, the reference solutions, the release files (the trusted notebook and
+the files beside it) and the instructor's notebook (its forward passes are recorded for the
+warm-up), so grading needs no network. ``setup.sh`` stores the warm-up in the image;
 ``run_autograder`` grades from it. When the grader itself fails, ``run_autograder`` exits non-zero
 and the student is told so, never shown a zero.
 """

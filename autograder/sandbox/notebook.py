@@ -9,7 +9,6 @@ tells the student what to do.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -17,14 +16,17 @@ import nbformat
 
 from autograder import GraderError
 from autograder.sandbox.inside.checker.cells import (  # noqa: F401  (the grader's names for them)
+    REDOWNLOAD,
     SKIP_WHEN_GRADING,
     Cell,
     Notebook,
+    Unreadable,
     is_test_cell,
+    nested,
+    read,
     sanitize,
     skipped_when_grading,
 )
-REDOWNLOAD = "Open it in Jupyter, check that it still runs, save it, and submit the .ipynb file again."
 
 
 class UnusableNotebook(GraderError):
@@ -32,30 +34,16 @@ class UnusableNotebook(GraderError):
 
 
 def parse(data: bytes, name: str = "the notebook") -> nbformat.NotebookNode:
-    """The notebook in ``data``, or an UnusableNotebook saying what is wrong with the file."""
-    if not data.strip():
-        raise UnusableNotebook(f"{name} is empty (0 bytes of content). {REDOWNLOAD}")
+    """The notebook in ``data``, or an UnusableNotebook saying what is wrong with the file (in the
+    words the students' checker uses too: the engine reads the JSON for both)."""
     try:
-        text = data.decode("utf-8-sig")  # Windows editors may start the file with a byte-order mark
-    except UnicodeDecodeError:
-        raise UnusableNotebook(f"{name} is not a notebook: it is a binary file, not JSON text. {REDOWNLOAD}") from None
-    nested = (f"{name} is not a notebook: its JSON is nested far deeper than any notebook's, so it was not read. "
-              f"{REDOWNLOAD}")
+        read(data, name)
+    except Unreadable as exc:
+        raise UnusableNotebook(str(exc)) from None
     try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UnusableNotebook(
-            f"{name} is not a notebook: its JSON is broken at line {exc.lineno}, column {exc.colno} "
-            f"({exc.msg}). It may have been cut short or edited by hand. {REDOWNLOAD}"
-        ) from None
+        return nbformat.reads(data.decode("utf-8-sig"), as_version=4)
     except RecursionError:
-        raise UnusableNotebook(nested) from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
-        raise UnusableNotebook(f"{name} is JSON but not a Jupyter notebook (it has no list of cells). {REDOWNLOAD}")
-    try:
-        return nbformat.reads(text, as_version=4)
-    except RecursionError:
-        raise UnusableNotebook(nested) from None
+        raise UnusableNotebook(nested(name)) from None
     except Exception as exc:  # nbformat raises several kinds for malformed notebooks
         raise UnusableNotebook(f"{name} is not a valid Jupyter notebook ({exc}). {REDOWNLOAD}") from None
 

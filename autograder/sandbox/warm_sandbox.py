@@ -20,7 +20,6 @@ import signal
 import socket
 import struct
 import subprocess
-import tempfile
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -28,7 +27,8 @@ from typing import Iterator
 import nbformat
 
 from autograder import GraderError
-from autograder.assignment import Assignment
+from autograder.assignment import Assignment, Needs
+from autograder.sandbox import scratch as scratch_folders
 from autograder.sandbox.bwrap import Mount, Sandbox
 from autograder.sandbox.confinement import Confined
 from autograder.sandbox.inside.checker import cells, release_files
@@ -43,13 +43,19 @@ RUNNER_FILES = ("model_cache.py", "forward_memo.py", "zygote.py")  # and the eng
 ENGINE = INSIDE / "checker"
 
 
-def stage_runner(directory: Path) -> Path:
-    """Copy the files that run on the student side (and nothing else of the grader) into ``directory``."""
+SUPPORT = "checks_support.py"  # the assignment's support module, by the name the engine imports
+
+
+def stage_runner(directory: Path, needs: Needs = Needs()) -> Path:
+    """Copy the files that run on the student side (and nothing else of the grader) into ``directory``:
+    the zygote and its caches, the engine, and the assignment's support module if it has one."""
     directory.mkdir(parents=True, exist_ok=True)
     for name in RUNNER_FILES:
         shutil.copy(INSIDE / name, directory / name)
     shutil.copytree(ENGINE, directory / ENGINE.name, ignore=shutil.ignore_patterns("__pycache__"),
                     dirs_exist_ok=True)
+    if needs.support is not None:
+        shutil.copy(needs.support, directory / SUPPORT)
     return directory
 
 
@@ -83,14 +89,15 @@ def prepare(assignment: Assignment, settings: Settings, directory: Path) -> Path
     cache = directory / "cache"
     cache.mkdir(parents=True)
     sandbox = Sandbox(settings.sandbox)
-    runner = Mount(stage_runner(directory / "runner"), GRADER)
+    if not assignment.model:
+        return cache  # nothing declared to record: the cache stays empty
+    runner = Mount(stage_runner(directory / "runner", assignment.needs), GRADER)
     release, cache_mount = Mount(assignment.release_dir, RELEASE), Mount(cache, CACHE, writable=True)
-    env = {"HOME": "/tmp" if sandbox.sandboxed else str(directory),
-           "TIKTOKEN_CACHE_DIR": sandbox.path(release, "tiktoken_cache"),
-           release_files.OUTSIDE: "1"}
+    env = {"HOME": "/tmp" if sandbox.sandboxed else str(directory), release_files.OUTSIDE: "1"}
     argv, popen_env = sandbox.command(
         [runner, release, cache_mount],
-        [sandbox.path(runner, "zygote.py"), "--record", sandbox.path(cache_mount), sandbox.path(release)],
+        [sandbox.path(runner, "zygote.py"), "--record", sandbox.path(cache_mount), sandbox.path(release),
+         assignment.model],
         env, cwd=sandbox.path(release))
     done = subprocess.run(argv, env=popen_env, input=json.dumps(recording_cells(assignment)),
                           capture_output=True, text=True, timeout=settings.notebook_timeout)
@@ -136,8 +143,8 @@ class WarmSandbox:
     after a hang is then a fork, not a new interpreter).
     """
 
-    def __init__(self, release_dir: Path, settings: Settings):
-        self.release_dir, self.settings = release_dir, settings
+    def __init__(self, release_dir: Path, settings: Settings, needs: Needs = Needs()):
+        self.release_dir, self.settings, self.needs = release_dir, settings, needs
         self.proc: subprocess.Popen | None = None
         self.zygote_pid: int | None = None
 
@@ -148,10 +155,10 @@ class WarmSandbox:
     def launch(self) -> None:
         """Start the sandbox; ``wait_ready`` waits for the zygote. Call this from a thread that lives as
         long as the sandbox: bwrap's --die-with-parent follows the thread that started it."""
-        self.tmp = Path(tempfile.mkdtemp(prefix="autograder-warm-"))
+        self.tmp = scratch_folders.folder("warm")
         sandbox = Sandbox(self.settings.sandbox)
         self.sandboxed = sandbox.sandboxed
-        runner = Mount(stage_runner(self.tmp / "runner"), GRADER)
+        runner = Mount(stage_runner(self.tmp / "runner", self.needs), GRADER)
         release = Mount(self.release_dir, RELEASE)
         mounts = [runner, release]
         cache = "-"
@@ -167,9 +174,8 @@ class WarmSandbox:
             mounts,
             [sandbox.path(runner, "zygote.py"), str(theirs.fileno()), sandbox.path(release), cache,
              scratch, str(limits.memory_bytes), str(limits.file_bytes), str(limits.tasks),
-             "sweep" if sandbox.sandboxed else "no-sweep"],
-            {"HOME": scratch, "TIKTOKEN_CACHE_DIR": sandbox.path(release, "tiktoken_cache"),
-             release_files.OUTSIDE: "1", "TMPDIR": scratch},
+             "sweep" if sandbox.sandboxed else "no-sweep", self.needs.model or "-"],
+            {"HOME": scratch, release_files.OUTSIDE: "1", "TMPDIR": scratch},
             cwd=scratch, limits=limits)
         self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),),
                                      start_new_session=True, cwd=self.tmp)
@@ -260,23 +266,23 @@ class WarmSandbox:
 _PRESTARTED: dict[tuple, tuple[WarmSandbox, threading.Thread]] = {}
 
 
-def _key(release_dir: Path, settings: Settings) -> tuple:
-    return (str(release_dir), settings.warm_cache, settings.sandbox, settings.limits)
+def _key(release_dir: Path, settings: Settings, needs: Needs) -> tuple:
+    return (str(release_dir), settings.warm_cache, settings.sandbox, settings.limits, needs)
 
 
 @contextlib.contextmanager
-def prestarted(release_dir: Path, settings: Settings) -> Iterator[None]:
+def prestarted(release_dir: Path, settings: Settings, needs: Needs = Needs()) -> Iterator[None]:
     """Start a zygote in the background while the grader gets ready (imports, collection, inputs),
     for the one notebook about to be graded; ``take`` hands it over. One not taken is closed."""
-    sandbox = WarmSandbox(release_dir, settings)
+    sandbox = WarmSandbox(release_dir, settings, needs)
     sandbox.launch()  # here: the sandbox dies with the thread that started it
     thread = threading.Thread(target=_ready_quietly, args=(sandbox,), daemon=True)
     thread.start()
-    _PRESTARTED[_key(release_dir, settings)] = (sandbox, thread)
+    _PRESTARTED[_key(release_dir, settings, needs)] = (sandbox, thread)
     try:
         yield
     finally:
-        if _PRESTARTED.pop(_key(release_dir, settings), None) is not None:
+        if _PRESTARTED.pop(_key(release_dir, settings, needs), None) is not None:
             thread.join()
             sandbox.close()
 
@@ -288,11 +294,11 @@ def _ready_quietly(sandbox: WarmSandbox) -> None:
         sandbox.close()  # the taker starts it again, and reports what goes wrong
 
 
-def take(release_dir: Path, settings: Settings) -> WarmSandbox:
+def take(release_dir: Path, settings: Settings, needs: Needs = Needs()) -> WarmSandbox:
     """The prestarted zygote for these settings (started, or failed and closed), or a new one."""
-    found = _PRESTARTED.pop(_key(release_dir, settings), None)
+    found = _PRESTARTED.pop(_key(release_dir, settings, needs), None)
     if found is None:
-        return WarmSandbox(release_dir, settings)
+        return WarmSandbox(release_dir, settings, needs)
     sandbox, thread = found
     thread.join()
     return sandbox
@@ -305,7 +311,7 @@ def shared_sandbox(assignment: Assignment, settings: Settings) -> WarmSandbox:
     """This process's WarmSandbox for the batch (a worker grades one submission at a time)."""
     key = (assignment.name, settings.warm_cache, settings.sandbox, settings.limits)
     if key not in _SHARED:
-        _SHARED[key] = WarmSandbox(assignment.release_dir, settings)
+        _SHARED[key] = WarmSandbox(assignment.release_dir, settings, assignment.needs)
     return _SHARED[key]
 
 

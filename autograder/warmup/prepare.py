@@ -14,14 +14,13 @@ import contextlib
 import logging
 import os
 import shutil
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
 from autograder import GraderError
 from autograder.assignment import Assignment
-from autograder.sandbox import warm_sandbox
+from autograder.sandbox import scratch, warm_sandbox
 from autograder.sandbox.bwrap import resolve
 from autograder.settings import Settings
 from autograder.warmup import store as warm_store
@@ -85,7 +84,7 @@ def staged(assignment: Assignment) -> Iterator[Path]:
     except OSError as exc:  # e.g. a read-only home: warm up for this batch alone
         log.warning("the warm-up will not be kept for later batches (%s); set AUTOGRADER_CACHE to a "
                     "writable folder to keep it", exc)
-        folder, keep = Path(tempfile.mkdtemp(prefix="autograder-warm-up-")), False
+        folder, keep = scratch.folder("warm-up"), False
     try:
         yield folder
     except BaseException:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from checker.calling import check  # noqa: E402  (the notebook's last cell imports this)
+from checker.calling import check  # noqa: E402, F401  (the notebook's last cell imports this)
 
 if __name__ == "__main__":
     from checker.cli import main

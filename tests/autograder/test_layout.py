@@ -3,12 +3,16 @@
 - the code that runs beside student code (``autograder/sandbox/inside/``) imports nothing of the kit
   outside it, so nothing of the grader is ever within a student's reach;
 - no two of the kit's modules import each other, directly or around a loop, whether at the top of
-  a file or inside a function.
+  a file or inside a function;
+- a new assignment is a new folder: no module of the grader names an assignment, its model or its
+  tokenizer; all of that lives in ``autograder/assignments/<name>/``;
+- the engine that ships to students is a package of small modules.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from autograder.sandbox import warm_sandbox
@@ -86,7 +90,8 @@ def test_the_engine_ships_alone_it_imports_only_its_own_modules():
 
 
 def test_everything_staged_into_the_sandbox_is_what_the_import_check_reads():
-    assert set(warm_sandbox.RUNNER_FILES) == {p.name for p in INSIDE.glob("*.py") if p.stem not in ("__init__", "check")}
+    staged = {p.name for p in INSIDE.glob("*.py") if p.stem not in ("__init__", "check")}
+    assert set(warm_sandbox.RUNNER_FILES) == staged
     assert warm_sandbox.ENGINE == ENGINE
 
 
@@ -210,6 +215,7 @@ def test_every_import_of_the_kit_names_something_that_exists():
     """A moved module leaves no import behind, not even one inside a function that no test reaches
     (the kit's, its tests' and its benchmarks')."""
     files = [*KIT.rglob("*.py"), *(ROOT / "tests").rglob("*.py"), *(ROOT / "bench").rglob("*.py")]
+    files = [p for p in files if "fixtures" not in p.relative_to(ROOT).parts]  # copied into a kit by their test
     paths = {module_name(p): p for p in files}
     missing = []
     for path in files:
@@ -223,3 +229,36 @@ def test_every_import_of_the_kit_names_something_that_exists():
                                                           if m.rpartition(".")[0] == module}
             missing += [f"{path.relative_to(ROOT)}: {module}.{name}" for name in names if name not in available]
     assert missing == []
+
+
+# What only an assignment may name: the assignments themselves, the GPT-2 model and tokenizer the
+# first two are built on, and the stand-in one of them declares.
+ASSIGNMENT_WORDS = ("gpt2", "GPTModel", "tiktoken", "probe_loss")
+
+
+def naming(source: str, words: list[str]) -> list[str]:
+    """The words of ``words`` that ``source`` names: as identifiers, in strings or in comments."""
+    return sorted({word for word in words if re.search(rf"(?<![A-Za-z0-9]){re.escape(word)}(?![A-Za-z0-9])", source)})
+
+
+def test_no_grader_module_names_an_assignment_or_its_model():
+    from autograder.assignment import assignment_names
+
+    words = [*assignment_names(), *ASSIGNMENT_WORDS]
+    assert "tokens_and_loss" in words
+    found = {name: naming(path.read_text(), words) for name, path in kit_modules().items()}
+    assert {name: hit for name, hit in found.items() if hit} == {}
+
+
+def test_the_naming_check_finds_a_name():
+    assert naming("from gpt2 import GPTModel  # the model", ["gpt2", "GPTModel", "tiktoken"]) == ["GPTModel", "gpt2"]
+    assert naming('"""graded like train_and_generate"""', ["train_and_generate"]) == ["train_and_generate"]
+    assert naming("my_gpt2x = 1", ["gpt2"]) == []
+
+
+ENGINE_MODULE_LINES = 500
+
+
+def test_the_shipped_engine_is_small_modules():
+    sizes = {p.name: len(p.read_text().splitlines()) for p in ENGINE.glob("*.py")}
+    assert len(sizes) >= 10 and {name: n for name, n in sizes.items() if n > ENGINE_MODULE_LINES} == {}

@@ -16,6 +16,7 @@ ASSIGNMENT = Assignment(
         StudentFunction("perplexity", ("loss",), points=1),
     ),
     warm="autograder.assignments.tokens_and_loss.cases:warm",
+    model="gpt2:GPTModel",  # the setup cell builds one: recorded once, replayed for every notebook
     visible="autograder.assignments.tokens_and_loss.calls:visible",
     # The slowest cell builds GPT-2 124M and generates ten tokens (about 2 s); a graded call takes
     # milliseconds. Ten times that and more, so a slow machine never costs an honest student, while

@@ -15,16 +15,16 @@ from functools import cache
 import torch
 
 from autograder.assignments.tokens_and_loss import cases, hints
-from autograder.checks import tokenizer as grader_tokenizer
-from autograder.sandbox.inside.checker.inputs import TOKENIZER
-from autograder.sandbox.inside.checker.judge import describe
+from autograder.assignments.tokens_and_loss import tokenizer as grader_tokenizer
+from autograder.assignments.tokens_and_loss.support import TOKENIZER
+from autograder.checks.call import Call
+from autograder.sandbox.inside.checker.values import describe
 from solutions import tokens_and_loss as reference
 
 
-def _call(function: str, shown: str, args: tuple, expect: list[dict]) -> dict:
+def _call(function: str, shown: str, args: tuple, expect: list[dict]) -> Call:
     sent = [TOKENIZER if arg is _tokenizer() else arg for arg in args]
-    return {"function": function, "shown": shown, "args": sent, "expect": expect,
-            "mistakes": hints.mistakes_for(function, args)}
+    return Call(function, shown, sent, expect, hints.mistakes_for(function, args))
 
 
 @cache
@@ -62,7 +62,8 @@ LOSS_RTOL = 1e-5
 def manual_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, book: bool = False) -> dict:
     shown = f"manual_cross_entropy(logits of shape {tuple(logits.shape)}, targets of shape {tuple(targets.shape)})"
     expect = [
-        {"tensor": {"shape": [], "hint": "Return the mean as a 0-dimensional tensor (a scalar), not a list or a float."}},
+        {"tensor": {"shape": [],
+                    "hint": "Return the mean as a 0-dimensional tensor (a scalar), not a list or a float."}},
         {"close": reference.manual_cross_entropy(logits, targets), "rtol": LOSS_RTOL,
          "what": f"{shown}, compared with torch's cross_entropy"},
         # F.cross_entropy, F.nll_loss, nn.CrossEntropyLoss, nn.NLLLoss and torch._C._nn all end in one
@@ -85,7 +86,7 @@ def perplexity(loss: torch.Tensor, book: bool = False) -> dict:
 
 
 @cache
-def visible() -> tuple[dict, ...]:
+def visible() -> tuple[Call, ...]:
     """The visible checks: the book's examples, one test per function. The release ships them."""
     logits, targets = cases.book_batch()
     return (
@@ -99,4 +100,4 @@ def visible() -> tuple[dict, ...]:
 
 
 def visible_of(function: str) -> list[dict]:
-    return [call for call in visible() if call["function"] == function]
+    return [call for call in visible() if call.function == function]

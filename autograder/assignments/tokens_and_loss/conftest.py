@@ -2,7 +2,7 @@
 
 import pytest
 
-from autograder.checks import tokenizer as grader_tokenizer
+from autograder.assignments.tokens_and_loss import tokenizer as grader_tokenizer
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -3,7 +3,7 @@
 A mistake is recognised from what the student's function did with the grader's inputs (the value
 it returned, the error it raised, the torch ops it ran), never from the student's variable names.
 For each call, ``when`` computes, from the reference answers, what the mistake would give on
-those inputs: a matcher, plain data that ``checker.judge.matches`` compares with the outcome. So
+those inputs: a matcher, plain data that ``checker.judge.holds`` tests on the outcome. So
 the grader and the release's own checker (which ships the matchers of the visible checks as data)
 recognise mistakes the same way. The kit's corpus test proves every hint fires on its mistake and
 on no correct submission.
@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import torch
 
-from autograder.sandbox.inside.checker.judge import matches
+from autograder.sandbox.inside.checker.judge import Outcome, holds
 from solutions import tokens_and_loss as reference
 
 TORCH_LOSS_OPS = frozenset({"aten.nll_loss_forward", "aten.nll_loss2d_forward", "aten.nll_loss_nd", "aten.nll_loss",
@@ -52,7 +52,7 @@ def _loss(args: tuple) -> torch.Tensor:
 
 def _stripped(args: tuple) -> dict | None:
     text = reference.token_ids_to_text(*args)
-    return {"str_equal": text.strip()} if text != text.strip() else None
+    return {"equal": text.strip()} if text != text.strip() else None
 
 
 HINTS = (
@@ -62,21 +62,21 @@ HINTS = (
     Hint("special_token_not_allowed", "text_to_token_ids",
          'tiktoken refuses "<|endoftext|>" in text unless you allow it: '
          '`tokenizer.encode(text, allowed_special={"<|endoftext|>"})`.',
-         lambda args: {"error_contains": "disallowed special token"}),
+         lambda args: {"raised": "disallowed special token"}),
     Hint("ids_not_integers", "text_to_token_ids",
          "Token ids are integers: build the tensor from the list as it is (torch.long), without a float dtype.",
          lambda args: {"floating": True}),
     Hint("decode_nested_list", "token_ids_to_text",
          "`.tolist()` of a (1, n) tensor is a nested list, which `decode` cannot read: "
          "remove the batch dimension first with `.squeeze(0)`.",
-         lambda args: {"error_contains": "TypeError"} if args[0].dim() == 2 else None),
+         lambda args: {"raised": "TypeError"} if args[0].dim() == 2 else None),
     Hint("stripped_spaces", "token_ids_to_text",
          "Do not strip the decoded text: GPT-2 tokens carry their leading spaces, and they are part of the text.",
          _stripped),
     Hint("hardcoded_positions", "target_probas",
          "The positions must follow the input: index them with `torch.arange(targets.shape[1])`, "
          "not the example's `[0, 1, 2]`.",
-         lambda args: {"any": [{"error_contains": "shape mismatch"}, {"error_contains": "out of bounds"},
+         lambda args: {"any": [{"raised": "shape mismatch"}, {"raised": "out of bounds"},
                                {"columns": 3}]} if args[1].shape[1] != 3 else None),
     Hint("first_row_only", "target_probas",
          "Every row of the batch needs its probabilities, not only the first: index rows with "
@@ -112,7 +112,7 @@ HINTS = (
          lambda args: {"close": 2 ** args[0]} if float(args[0]) != 0 else None),
     Hint("returns_float", "perplexity",
          "Return a tensor: `torch.exp(loss)` rather than `math.exp`, so it works on tensors and batches.",
-         lambda args: {"python_float": True}),
+         lambda args: {"float": {}}),
 )
 
 
@@ -127,7 +127,7 @@ def hints_for(attempt: Attempt) -> list[Hint]:
     """The hints whose mistake this attempt shows (a detector that fails to apply simply does not fire)."""
     by_name = {hint.name: hint for hint in HINTS}
     return [by_name[m["name"]] for m in mistakes_for(attempt.function, attempt.args)
-            if _safely(matches, m["when"], attempt.value, attempt.error, set(attempt.ops))]
+            if _safely(holds, m["when"], Outcome("", attempt.value, attempt.error, frozenset(attempt.ops)))]
 
 
 def _safely(test, *args) -> bool:

@@ -9,12 +9,6 @@ from autograder.checks.expect import judged
 pytestmark = pytest.mark.student_function("manual_cross_entropy")
 
 
-@pytest.mark.visible
-def test_book_example(submission):
-    for call in calls.visible_of("manual_cross_entropy"):
-        judged(submission, call)
-
-
 @pytest.mark.parametrize("case", cases.CASES, ids=str)
 def test_agrees_with_torch(submission, case):
     judged(submission, calls.manual_cross_entropy(*cases.batch(case)))

@@ -8,12 +8,6 @@ from autograder.checks.expect import judged
 pytestmark = pytest.mark.student_function("target_probas")
 
 
-@pytest.mark.visible
-def test_book_example(submission):
-    for call in calls.visible_of("target_probas"):
-        judged(submission, call)
-
-
 @pytest.mark.parametrize("case", cases.CASES, ids=str)
 def test_any_shape(submission, case):
     judged(submission, calls.target_probas(*cases.batch(case)))

@@ -9,12 +9,6 @@ from autograder.checks.expect import judged
 pytestmark = pytest.mark.student_function("text_to_token_ids")
 
 
-@pytest.mark.visible
-def test_book_example(submission):
-    for call in calls.visible_of("text_to_token_ids"):
-        judged(submission, call)
-
-
 @pytest.mark.parametrize("text", TEXTS, ids=range(1, len(TEXTS) + 1))
 def test_matches_tiktoken(submission, text):
     judged(submission, calls.text_to_token_ids(text))

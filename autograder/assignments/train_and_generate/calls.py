@@ -15,8 +15,9 @@ from functools import cache
 import torch
 
 from autograder.assignments.train_and_generate import cases, hints
-from autograder.sandbox.inside.checker import wire
-from autograder.sandbox.inside.checker.inputs import probe_loss
+from autograder.assignments.train_and_generate.support import probe_loss
+from autograder.checks.call import Call
+from autograder.sandbox.inside.checker import inputs
 from solutions import train_and_generate as reference
 
 STAND_IN = {"calc_loss_batch": "probe_loss"}
@@ -29,17 +30,16 @@ STEP_ATOL = 1e-6  # parameters of order 0.1 to 1, moved by 0.1 x a gradient: rou
 FALSE_FAILURE = 2.5e-7
 
 
-def _call(function: str, shown: str, args: list, expect: list[dict], case: dict, **extra) -> dict:
-    return {"function": function, "shown": shown, "args": args, "expect": expect,
-            "mistakes": hints.mistakes_for(function, case), **extra}
+def _call(function: str, shown: str, args: list, expect: list[dict], case: dict, **extra) -> Call:
+    return Call(function, shown, args, expect, hints.mistakes_for(function, case), **extra)
 
 
 def _ref(spec: dict) -> dict:
-    return {"ref": wire.model_ref(**spec).name}
+    return inputs.model_ref(spec, _model_shown(spec))
 
 
 def _model_shown(spec: dict) -> str:
-    return repr(wire.model_ref(**spec))
+    return f"GPTModel(seed {spec['seed']}, {spec['config']['n_layers']} layers)"
 
 
 def input_target_pairs(ids: torch.Tensor, max_length: int, stride: int, ids_shown: str | None = None) -> dict:
@@ -75,7 +75,8 @@ def calc_loss_loader(spec: dict, batches: list[tuple[torch.Tensor, torch.Tensor]
         used = batches[:num_batches] if num_batches is not None else batches
         probe, real = (sum(cases.loss(spec, x, y, loss) for x, y in used) / len(used)
                        for loss in (probe_loss, reference.calc_loss_batch))
-        expect.append({"close": torch.tensor(probe, dtype=torch.float64), "also": [torch.tensor(real, dtype=torch.float64)],
+        expect.append({"close": torch.tensor(probe, dtype=torch.float64),
+                       "also": [torch.tensor(real, dtype=torch.float64)],
                        "rtol": LOSS_RTOL,
                        "what": f"the mean batch loss of {shown} over {len(used)} batches{STAND_IN_NOTE}"})
     args = [[[x, y] for x, y in batches], _ref(spec), "cpu", num_batches]
@@ -101,7 +102,7 @@ def train_step(spec: dict, optimizer: dict, x: torch.Tensor, y: torch.Tensor, co
         expect += step_expect if count == 1 else [{"item": [index, shown, e]} for e in step_expect]
     expect.append({"params": {"arg": 0, "expected": [probe_params, real_params], "before": cases.before(spec),
                               "atol": STEP_ATOL, "what": shown}})
-    args = [_ref(spec), {"ref": wire.optimizer_ref(arg=0, **{k: v for k, v in optimizer.items() if k != "arg"}).name},
+    args = [_ref(spec), inputs.optimizer_ref(arg=0, **{k: v for k, v in optimizer.items() if k != "arg"}),
             x, y, "cpu"]
     case = {"spec": spec, "optimizer": optimizer, "x": x, "y": y, "count": count}
     extra = {"repeat": count} if count > 1 else {}
@@ -161,7 +162,7 @@ def generate_sampled(config_key: str, seed: int, start: int, new: int, temperatu
 
 
 @cache
-def visible() -> tuple[dict, ...]:
+def visible() -> tuple[Call, ...]:
     """The visible checks: the notebook's own examples, one test per function. The release ships them."""
     tiny = cases.TINY
     prompt = torch.tensor([[1, 2, 3]])
@@ -184,4 +185,4 @@ def visible() -> tuple[dict, ...]:
 
 
 def visible_of(function: str) -> list[dict]:
-    return [call for call in visible() if call["function"] == function]
+    return [call for call in visible() if call.function == function]

@@ -25,8 +25,8 @@ STALE_GRAD = 3.0  # what a previous step leaves in .grad when nobody clears it
 
 
 def model_spec(config: dict, seed: int, train: bool = False, grad: float | None = None) -> dict:
-    """The description ``inputs.build_model`` reads (a ``wire.model_ref``'s JSON)."""
-    return {"config": config, "seed": seed, "train": train, "grad": grad}
+    """The description ``inputs.build_model`` reads: a GPTModel of the release's gpt2.py."""
+    return {"module": "gpt2", "class": "GPTModel", "config": config, "seed": seed, "train": train, "grad": grad}
 
 
 def model(spec: dict) -> GPTModel:

@@ -2,7 +2,7 @@
 
 As in tokens_and_loss, a mistake is recognised from what the student's function did with the
 grader's inputs, never from the student's code: ``when`` computes, from the reference answers,
-a matcher (plain data, see ``checker.judge.matches``) for the outcome the mistake would give on
+a matcher (plain data, see ``checker.judge.holds``) for the outcome the mistake would give on
 this call's inputs, which ``calls`` describes in a ``case`` dict. The corpus test proves every hint
 fires on its mistake and on no correct submission.
 """
@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 
 from autograder.assignments.train_and_generate import cases
-from autograder.sandbox.inside.checker.inputs import probe_loss
+from autograder.assignments.train_and_generate.support import probe_loss
 from solutions import train_and_generate as reference
 
 
@@ -30,7 +30,7 @@ class Hint:
 def _off_by_one(case: dict) -> dict | None:
     rows, length = case["rows"], case["max_length"]
     shapes = [[rows + 1, length], [rows, length + 1], [rows, length - 1]] + ([[rows - 1, length]] if rows > 1 else [])
-    return {"any": [{"error_contains": "stack expects each tensor to be equal size"},
+    return {"any": [{"raised": "stack expects each tensor to be equal size"},
                     *({"item": [0, {"shape": shape}]} for shape in shapes)]}
 
 
@@ -41,13 +41,13 @@ def _params(case: dict, **mistake) -> list[dict]:
 
 
 def _after(expected: list[dict]) -> dict:
-    return {"holds": {"params": {"arg": 0, "expected": expected, "atol": 1e-6, "what": ""}}}
+    return {"params": {"arg": 0, "expected": expected, "atol": 1e-6, "what": ""}}
 
 
 def _rate_at_temperature_one(case: dict) -> dict | None:
     if "rate_at_one" not in case:
         return None
-    return {"all": [{"holds": {"rate": case["rate_at_one"]}}, {"not": {"holds": {"rate": case["rate"]}}}]}
+    return {"all": [{"rate": case["rate_at_one"]}, {"not": {"rate": case["rate"]}}]}
 
 
 def _smallest_k(case: dict) -> dict | None:
@@ -55,14 +55,14 @@ def _smallest_k(case: dict) -> dict | None:
         return {"equal": cases.least_likely(case["spec"], case["prompt"], case["new"], case["context"])}
     if "smallest" not in case:
         return None
-    return {"all": [{"holds": {"transitions": case["smallest"]}}, {"not": {"holds": {"transitions": case["allowed"]}}}]}
+    return {"all": [{"transitions": case["smallest"]}, {"not": {"transitions": case["allowed"]}}]}
 
 
 def _not_cropped(case: dict) -> dict | None:
     if case["prompt"].shape[1] <= case["context"]:
         return None
     if case["prompt"].shape[1] + case["new"] > case["spec"]["config"]["context_length"]:
-        return {"error_contains": "index out of range"}  # more positions than the model has
+        return {"raised": "index out of range"}  # more positions than the model has
     return {"equal": cases.greedy(case["spec"], case["prompt"], case["new"], case["context"], crop=False)}
 
 

@@ -8,12 +8,6 @@ from autograder.checks.expect import judged
 pytestmark = pytest.mark.student_function("calc_loss_batch")
 
 
-@pytest.mark.visible
-def test_notebook_example(submission):
-    for call in calls.visible_of("calc_loss_batch"):
-        judged(submission, call)
-
-
 @pytest.mark.parametrize("config, seed, shape", [("tiny", 2, (1, 16)), ("wider", 3, (5, 3)), ("wider", 4, (3, 24))],
                          ids=str)
 def test_any_model_and_shape(submission, config, seed, shape):

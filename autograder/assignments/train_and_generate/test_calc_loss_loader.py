@@ -10,12 +10,6 @@ from autograder.checks.expect import judged
 pytestmark = pytest.mark.student_function("calc_loss_loader")
 
 
-@pytest.mark.visible
-def test_notebook_example(submission):
-    for call in calls.visible_of("calc_loss_loader"):
-        judged(submission, call)
-
-
 def _loader(seed: int, sizes: list[int]) -> list:
     """Batches of 7 tokens; the last may be smaller, as a DataLoader without drop_last gives it."""
     return [cases.batch((size, 7), seed=seed + i) for i, size in enumerate(sizes)]

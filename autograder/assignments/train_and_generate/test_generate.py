@@ -12,12 +12,6 @@ from autograder.checks.expect import judged
 pytestmark = pytest.mark.student_function("generate")
 
 
-@pytest.mark.visible
-def test_notebook_example(submission):
-    for call in calls.visible_of("generate"):
-        judged(submission, call)
-
-
 def _prompt(length: int, seed: int) -> torch.Tensor:
     return cases.token_ids(length, seed, vocab=97).unsqueeze(0)
 

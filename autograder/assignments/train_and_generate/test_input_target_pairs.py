@@ -8,12 +8,6 @@ from autograder.checks.expect import judged
 pytestmark = pytest.mark.student_function("input_target_pairs")
 
 
-@pytest.mark.visible
-def test_notebook_example(submission):
-    for call in calls.visible_of("input_target_pairs"):
-        judged(submission, call)
-
-
 # Strides below, at and above the window; a stream with room for one window only.
 @pytest.mark.parametrize("length, max_length, stride", [(30, 5, 1), (30, 5, 5), (30, 4, 7), (9, 8, 3), (41, 6, 4)],
                          ids=str)

@@ -19,12 +19,6 @@ OPTIMIZERS = ({"kind": "SGD", "arg": 0, "lr": 0.5, "weight_decay": 0.1},
               {"kind": "SGD", "arg": 0, "lr": 0.3})
 
 
-@pytest.mark.visible
-def test_notebook_example(submission):
-    for call in calls.visible_of("train_step"):
-        judged(submission, call)
-
-
 @pytest.mark.parametrize("config, seed, stale, optimizer", [
     ("tiny", 6, True, OPTIMIZERS[0]), ("wider", 7, True, OPTIMIZERS[1]), ("wider", 9, False, OPTIMIZERS[2])], ids=str)
 def test_one_step_on_this_batch_only(submission, config, seed, stale, optimizer):

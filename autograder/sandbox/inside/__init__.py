@@ -7,6 +7,7 @@ and the recordings that spare each submission the model's construction and forwa
 copied into the sandbox (``warm_sandbox.stage_runner``) and import one another by bare name
 (``from checker import runner``). The grader imports some of them as this package (the wire's
 decoder, the judge), never the other way round: a module here imports the standard library, torch,
-numpy, tiktoken, IPython and its siblings, and nothing else of the kit. ``check.py`` is the few lines
+numpy, IPython, the assignment's support module and its siblings, and nothing else of the kit.
+``check.py`` is the few lines
 that ship beside the notebook to run the engine.
 """

@@ -1,4 +1,5 @@
-"""Serve ``GPTModel(cfg)`` from a cache instead of drawing 163M random numbers per notebook.
+"""Serve the assignment's model, ``Model(cfg)``, from a cache instead of drawing its random numbers again
+(163M of them for GPT-2) in every notebook.
 
 Building a model right after a given seed is deterministic: the same configuration and the same
 random-generator state give the same parameters and leave the generator in the same state. So a

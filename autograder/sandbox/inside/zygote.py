@@ -12,8 +12,12 @@ wipes the child's files, so nothing carries over to the next student.
 This file is copied into the sandbox beside the engine's package (``checker/``, whose ``runner`` each
 child runs) and imports nothing from the grader.
 
-    python zygote.py CONTROL_FD RELEASE_DIR CACHE_DIR SCRATCH_DIR MEMORY_BYTES FILE_BYTES TASKS SWEEP
-    python zygote.py --record CACHE_DIR RELEASE_DIR < cells.json   (trusted cells only)
+    python zygote.py CONTROL_FD RELEASE_DIR CACHE_DIR SCRATCH_DIR MEMORY_BYTES FILE_BYTES TASKS SWEEP MODEL
+    python zygote.py --record CACHE_DIR RELEASE_DIR MODEL < cells.json   (trusted cells only)
+
+MODEL is the "module:Class" beside the notebook whose constructions and forward passes the
+assignment declares worth recording (``-``: none); the assignment's own support module, staged
+beside this file as ``checks_support.py`` when it has one, pays its own warm-up.
 """
 
 import ctypes
@@ -28,7 +32,6 @@ import time
 from pathlib import Path
 
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
-MODEL_MODULE, MODEL_CLASS = "gpt2", "GPTModel"
 
 
 def prctl(option: int, value: int) -> None:
@@ -38,27 +41,32 @@ def prctl(option: int, value: int) -> None:
         pass
 
 
-def warm_up(release: Path, cache: Path | None, record_into: Path | None = None) -> None:
-    """Pay once what every notebook would pay: imports, the tokenizer, the model class, and what
-    building an optimizer imports when the assignment trains a model."""
+def warm_up(release: Path, cache: Path | None, model: str | None, record_into: Path | None = None) -> None:
+    """Pay once what every notebook would pay: imports, the assignment's own warm-up, its model's
+    class, and what building an optimizer imports when the assignment trains a model."""
+    import importlib
+
     import torch
 
     torch.set_num_threads(1)  # before any op: a parent with an intra-op pool must not fork
     import IPython.core.interactiveshell  # noqa: F401
     import numpy  # noqa: F401
-    import tiktoken
 
-    # The engine from the grader's own copy, before the release folder (which ships one too) is on the path.
+    # The engine and the assignment's support from the grader's own copies, before the release folder
+    # (which ships them too) is on the path.
     from checker import inputs, runner  # noqa: F401  (imported once here, for every child)
 
-    tiktoken.get_encoding("gpt2")
+    inputs.support()
     sys.path.insert(0, str(release))
-    model_module = __import__(MODEL_MODULE)
+    inputs.warm_up(release)
+    inputs.import_what_optimizers_need(release)
+    if not model:
+        return
     import forward_memo
     import model_cache
 
-    model_class = getattr(model_module, MODEL_CLASS)
-    inputs.import_what_optimizers_need(release)
+    module, _, name = model.partition(":")
+    model_class = getattr(importlib.import_module(module), name)
     if record_into is not None:
         model_cache.record(model_class, record_into)
         forward_memo.record(model_class, record_into, model_cache.replay_of)
@@ -67,13 +75,13 @@ def warm_up(release: Path, cache: Path | None, record_into: Path | None = None) 
         forward_memo.install(model_class, cache, model_cache.replay_of)
 
 
-def record(cache: Path, release: Path) -> None:
+def record(cache: Path, release: Path, model: str | None) -> None:
     """Run trusted cells once, saving every model construction and forward call into ``cache``.
 
     The cells come from the grader: the setup cells (``required``: they must succeed) and, when the
     course has it, the rest of the instructor's solution notebook, whose failures only cost recordings.
     """
-    warm_up(release, None, record_into=cache)
+    warm_up(release, None, model, record_into=cache)
     from IPython.core.interactiveshell import InteractiveShell
 
     os.chdir(release)
@@ -219,11 +227,11 @@ def _kill_everything_else() -> None:
 
 def main() -> None:
     if sys.argv[1] == "--record":
-        record(Path(sys.argv[2]), Path(sys.argv[3]))
+        record(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] if sys.argv[4] != "-" else None)
         return
-    control_fd, release, cache, scratch, memory, file_size, tasks, sweep = sys.argv[1:9]
+    control_fd, release, cache, scratch, memory, file_size, tasks, sweep, model = sys.argv[1:10]
     release, cache = Path(release), Path(cache) if cache != "-" else None
-    warm_up(release, cache)
+    warm_up(release, cache, model if model != "-" else None)
     control = socket.socket(fileno=int(control_fd))
     Zygote(control, release, Path(scratch), int(memory), int(file_size), int(tasks), sweep == "sweep").serve()
 

@@ -19,6 +19,7 @@ running kernel (``calling``). Every verdict comes from ``judge``.
     background    the students' warm process;  cli: python check.py
     report, classroom, release_files   what students read; GitHub Classroom's report; checks.json and checks.pt
 
-Everything here imports the standard library, torch, tiktoken, IPython and its siblings, and
+Everything here imports the standard library, torch, IPython, its siblings and the assignment's
+support module (``checks_support``), and
 nothing of the grader: a student has this package and never the kit.
 """

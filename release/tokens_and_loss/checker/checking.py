@@ -7,20 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from .inputs import is_ref, is_tokenizer, needs_ops
+from .inputs import is_ref
 from .judge import Verdict, judge
+from .ops import needs_ops
 from .session import Session, StudentCodeFailed
 from .wire import Ref
 
-STUDENT_TOKENIZER = Ref("tiktoken:gpt2")  # built inside the student's process: objects cannot cross
-
 
 def sent(arg: Any) -> Any:
-    """An argument as it goes to the notebook's process: what the call names ({"ref": ...}: a
-    tokenizer, a model, an optimizer) is built there (see ``inputs.build``)."""
-    if is_tokenizer(arg):
-        return STUDENT_TOKENIZER
-    return Ref(arg["ref"]) if is_ref(arg) else arg
+    """An argument as it goes to the notebook's process: what the call names ({"ref": ...}: a model,
+    an optimizer, a tokenizer) is built there (see ``inputs.build``)."""
+    return Ref(arg["ref"], arg.get("shown", "")) if is_ref(arg) else arg
 
 
 def check_call(session: Session, call: dict) -> tuple[Verdict, Any]:
@@ -32,7 +29,8 @@ def check_call(session: Session, call: dict) -> tuple[Verdict, Any]:
     try:
         reply = session.call_traced(call["function"], *map(sent, call["args"]),
                                     after=tuple(call.get("after", ())), stand_in=call.get("stand_in"),
-                                    ops=needs_ops(call), repeat=call.get("repeat", 1))
+                                    ops=needs_ops(call), repeat=call.get("repeat", 1), build=call.get("build"),
+                                    method=call.get("method"), shown=call["shown"] if "build" in call else None)
     except StudentCodeFailed as exc:
         verdict = judge(call, error=str(exc))
         return Verdict(False, verdict.message, verdict.mistakes, raised=True), None

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 
-
 CLASSROOM_VERSION = 1  # the result format of classroom-resources/autograding-grading-reporter
 
 

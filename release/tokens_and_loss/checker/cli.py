@@ -7,14 +7,12 @@ grader's own ``check_call``: the same cells run, with the same limits, and the s
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import background, release_files
-from .cells import Notebook, sanitize
+from .cells import REDOWNLOAD, Notebook, Unreadable, foreign, read, resembles, sanitize
 from .channel import Channel
 from .checking import check_function
 from .classroom import classroom_result, classroom_summary, report_to_classroom
@@ -39,22 +37,29 @@ class NotebookCheck:
         return all(v.passed for v in self.verdicts.values())
 
 
-def read_notebook(path: Path) -> Notebook:
-    """The saved notebook, sanitized against the release copy (ValueError and friends if unreadable)."""
-    data = path.read_bytes()
-    notebook = json.loads(data.decode("utf-8-sig"))
-    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
-        raise ValueError("it has no list of cells")
-    return sanitize(notebook, release_files.trusted_notebook())
+def read_notebook(path: Path, checks: dict) -> Notebook:
+    """The saved notebook, sanitized against the release copy; Unreadable, in the grader's words,
+    when it cannot be checked at all."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise Unreadable(f"{path.name} could not be read ({exc.strerror}).") from None
+    notebook = read(data, path.name)
+    if not resembles(notebook, checks["all_functions"]):
+        raise Unreadable(foreign(path.name, checks["assignment"], checks["all_functions"]))
+    try:
+        return sanitize(notebook, release_files.trusted_notebook())
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise Unreadable(f"{path.name} is not a valid Jupyter notebook ({exc!r}). {REDOWNLOAD}") from None
 
 
 def check_notebook(path: Path, warm: background.WarmProcess, out=print) -> NotebookCheck:
     """Check a saved notebook, printing each function's verdict as it comes."""
     checks = release_files.load_checks()
     try:
-        notebook = read_notebook(path)
-    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
-        reason = f"{path.name} cannot be read as a notebook ({type(exc).__name__}: {exc}); open it in Jupyter"
+        notebook = read_notebook(path, checks)
+    except Unreadable as exc:
+        reason = str(exc)
         verdicts = {name: Verdict(False, reason) for name in checks["functions"]}
         for name, verdict in verdicts.items():
             out(render(name, verdict))
@@ -63,7 +68,8 @@ def check_notebook(path: Path, warm: background.WarmProcess, out=print) -> Noteb
     contract = {name: tuple(checks["params"][name]) for name in checks["functions"]}
     limits = Limits(call=checks["call_timeout"], cell=checks["cell_timeout"])
     verdicts = {}
-    with Session(notebook, contract, checks["assignment"], limits, lambda: Channel(warm.spawn)) as session:
+    classes = frozenset(name for name, kind in checks.get("kinds", {}).items() if kind == "class")
+    with Session(notebook, contract, checks["assignment"], limits, lambda: Channel(warm.spawn), classes) as session:
         for name in checks["functions"]:
             verdicts[name] = check_function(session, name, checks["calls"])
             if name == checks["functions"][0]:

@@ -51,36 +51,17 @@ class Unsupported:
 
 @dataclass(frozen=True)
 class Ref:
-    """A named object that only exists in the student's process (such as the tokenizer).
+    """A named object that only exists in the student's process (a model, an optimizer, a tokenizer).
 
-    Its name says how to build it there: "tiktoken:<encoding>"; "gpt2:<json>", a model of the
-    release's gpt2.py (``model_ref``); "optim:<json>", an optimizer over an earlier argument's
-    parameters (``optimizer_ref``). Names are plain data; what they build is fixed here.
+    Its name says how to build it there (``inputs.build``); ``shown`` is how messages name it. Only
+    the name travels: names are plain data, and what they build is fixed where they are built.
     """
 
     name: str
+    shown: str = ""
 
     def __repr__(self) -> str:  # how messages name it
-        kind, _, arg = self.name.partition(":")
-        if kind == "gpt2":
-            spec = json.loads(arg)
-            return f"GPTModel(seed {spec['seed']}, {spec['config'].get('n_layers', '?')} layers)"
-        if kind == "optim":
-            return f"an optimizer ({json.loads(arg)['kind']})"
-        return "tokenizer" if kind == "tiktoken" else f"Ref({self.name!r})"
-
-
-def model_ref(config: dict, seed: int, train: bool = False, grad: float | None = None) -> Ref:
-    """A GPTModel(config) built after torch.manual_seed(seed), in eval mode unless ``train``;
-    with ``grad``, every parameter's .grad filled with it (what a previous step would leave)."""
-    return Ref("gpt2:" + json.dumps({"config": config, "seed": seed, "train": train, "grad": grad},
-                                    sort_keys=True))
-
-
-def optimizer_ref(kind: str, arg: int, **options: float) -> Ref:
-    """torch.optim.<kind> over the parameters of the call's argument number ``arg`` (one of
-    ``inputs.OPTIMIZERS``: others are refused where it is built)."""
-    return Ref("optim:" + json.dumps({"kind": kind, "arg": arg, **options}, sort_keys=True))
+        return self.shown or f"Ref({self.name!r})"
 
 
 # ---------------------------------------------------------------- framing
@@ -131,6 +112,8 @@ def encode(value: Any, blob: bytearray) -> Any:
         return value if math.isfinite(value) else {"$float": repr(value)}
     if type(value) in (list, tuple):
         return [encode(item, blob) for item in value]
+    if type(value) is dict and all(type(key) is str for key in value):  # a configuration, a state dict
+        return {"$dict": [[key, encode(item, blob)] for key, item in value.items()]}
     if type(value) is torch.Tensor:
         tensor = value.detach().cpu().contiguous()
         offset = len(blob)
@@ -169,6 +152,10 @@ def decode(data: Any, blob: bytes = b"", depth: int = 0) -> Any:
         return float(body)
     if tag == "$ref" and isinstance(body, str):
         return Ref(body)
+    if tag == "$dict" and isinstance(body, list):
+        if not all(isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) for pair in body):
+            raise WireError("a dict is not a list of [text, value] pairs")
+        return {key: decode(item, blob, depth + 1) for key, item in body}
     if tag == "$unsupported" and isinstance(body, dict):
         return Unsupported(str(body.get("type", "?"))[:REPR_LIMIT], str(body.get("repr", ""))[:REPR_LIMIT])
     raise WireError(f"unknown value tag {tag!r}")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import importlib
 import json
 import os
 import signal
@@ -49,19 +50,24 @@ def linger() -> float:
 
 
 def warm_up() -> None:
-    """Pay once what every run of a notebook pays: imports, the tokenizer, the model of the trusted
-    setup cells (kept in a memo that every run building the same model reuses)."""
+    """Pay once what every run of a notebook pays: imports, the assignment's own needs, the model the
+    assignment declares, as the trusted setup cells build it (kept in a memo that every run building
+    the same model reuses)."""
     import torch
 
     torch.set_num_threads(1)  # before any op: a process with an intra-op pool must not fork
     import IPython.core.interactiveshell  # noqa: F401
     from IPython.core.inputtransformer2 import TransformerManager
 
-    inputs.tokenizer()
+    sys.path.insert(0, str(release_files.FOLDER))
+    inputs.warm_up(release_files.FOLDER)  # the assignment's own needs (its support module's warm_up)
     inputs.import_what_optimizers_need(release_files.FOLDER)
+    model = release_files.summary_data().get("model")
+    if not model:
+        return
     try:
-        sys.path.insert(0, str(release_files.FOLDER))
-        model_class = getattr(__import__(inputs.MODEL_MODULE), inputs.MODEL_CLASS)
+        module, _, name = model.partition(":")
+        model_class = getattr(importlib.import_module(module), name)
         kept = memo.ModelMemo()
         kept.record(model_class)
         scratch = {"__name__": "__warm__"}
@@ -342,7 +348,7 @@ class WarmProcess:
                 return
             self.close()
         raise RuntimeError("the checker could not start torch and IPython; run `python -c \"import torch, "
-                           "tiktoken, IPython\"` to see why")
+                           "IPython\"` to see why")
 
     def spawn(self) -> LocalRunner:
         return LocalRunner(self)
@@ -379,7 +385,7 @@ class WarmProcess:
                     time.sleep(0.01)
             control.close()
             raise RuntimeError("the checker's background process did not start; run `python -c \"import torch, "
-                               "tiktoken, IPython\"` to see why")
+                               "IPython\"` to see why")
 
     def close(self) -> None:
         """End this connection: a warm process of this command's own ends with it, a shared one waits."""

@@ -1,32 +1,72 @@
 """A call's inputs, built where the student's code runs: the grader's sandbox or the student's machine.
 
 Tensors and plain data travel as they are (a fresh copy per call, so a function that writes into its
-input cannot change the next check's). What cannot travel is named (``{"ref": name}``) and built here
-(``build``): a tokenizer, a model of the module beside the notebook from a configuration and a seed,
-an optimizer over an earlier argument. The kit builds the same objects from its own copies, so it
-knows exactly what the student's function received. Also here: the stand-ins a call may put in place
-of a notebook function, and the recorder of the torch ops a call runs.
+input cannot change the next check's). What cannot travel is named (``{"ref": name, "shown": text}``)
+and built here (``build``): a model of a module beside the notebook from a configuration and a seed,
+an optimizer over an earlier argument, or whatever the assignment's own support module builds (a
+tokenizer). For a class, the instance a call is made on is built here too (``instance_of``). The kit
+builds the same objects from its own copies, so it knows exactly what the student's code received.
+
+The assignment's support module, ``checks_support.py`` (its ``support.py``, shipped beside the
+notebook and staged into the sandbox), is where everything the assignment needs lives: ``warm_up``
+(what a warm process pays once), ``BUILDERS`` (kinds of reference) and ``STAND_INS`` (stand-ins for
+callees). The engine names no assignment, model or tokenizer.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-FOLDER = Path(__file__).resolve().parents[1]  # the release folder, where this package ships
-TOKENIZER = {"ref": "tokenizer"}  # an argument the checks name: GPT-2's tokenizer, built where the code runs
-MODEL_MODULE, MODEL_CLASS = "gpt2", "GPTModel"
+SUPPORT = "checks_support"  # the assignment's module beside the notebook, if it has one
+OPTIMIZERS = ("SGD", "Adam", "AdamW")  # the optimizers a check may name
+OPTIMIZER_OPTIONS = ("lr", "weight_decay", "momentum")
 
 
+class LayoutMismatch(Exception):
+    """The reference's parameters do not fit the student's module: the names or shapes differ."""
 
-def tokenizer():
-    import tiktoken
 
-    os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(FOLDER / "tiktoken_cache"))
-    return tiktoken.get_encoding("gpt2")
+def support():
+    """The assignment's support module, or None when it has none."""
+    try:
+        return importlib.import_module(SUPPORT)
+    except ModuleNotFoundError as exc:
+        if exc.name != SUPPORT:
+            raise
+        return None
+
+
+def warm_up(folder: Path) -> None:
+    """What the assignment's checks need before any call, paid once (a tokenizer's vocabulary, say)."""
+    module = support()
+    if module is not None and hasattr(module, "warm_up"):
+        module.warm_up(Path(folder))
+
+
+def ref(kind: str, spec: Any, shown: str) -> dict:
+    """An argument a call names instead of sending: built where the code runs, by ``build``."""
+    arg = spec if isinstance(spec, str) else json.dumps(spec, sort_keys=True)
+    return {"ref": f"{kind}:{arg}", "shown": shown}
+
+
+def model_ref(spec: dict, shown: str) -> dict:
+    """{"module", "class", "config", "seed", "train"?, "grad"?}: ``module.class(config)`` after
+    torch.manual_seed(seed), in eval mode unless "train"; with "grad", every .grad filled with it."""
+    return ref("model", spec, shown)
+
+
+def optimizer_ref(kind: str, arg: int, **options: float) -> dict:
+    """torch.optim.<kind> (one of ``OPTIMIZERS``) over the parameters of argument number ``arg``."""
+    return ref("optim", {"kind": kind, "arg": arg, **options}, f"an optimizer ({kind})")
+
+
+def is_ref(arg: Any) -> bool:
+    """An argument a check names instead of sending: {"ref": name, "shown"?: text} (see ``build``)."""
+    return isinstance(arg, dict) and "ref" in arg and set(arg) <= {"ref", "shown"} and isinstance(arg["ref"], str)
 
 
 def arguments(call: dict) -> list:
@@ -35,7 +75,7 @@ def arguments(call: dict) -> list:
 
     values = []
     for arg in call["args"]:  # in order: an optimizer refers to a model argument before it
-        values.append(tokenizer() if is_tokenizer(arg) else build(arg["ref"], values) if is_ref(arg)
+        values.append(build(arg["ref"], values) if is_ref(arg)
                       else cloned(arg) if isinstance(arg, (torch.Tensor, list)) else arg)
     return values
 
@@ -50,49 +90,29 @@ def cloned(arg):
     return arg.clone() if isinstance(arg, torch.Tensor) else arg
 
 
-def is_tokenizer(arg: Any) -> bool:
-    return isinstance(arg, dict) and arg == TOKENIZER
-
-
-def is_ref(arg: Any) -> bool:
-    """An argument a check names instead of sending: {"ref": name} (see ``build``)."""
-    return isinstance(arg, dict) and set(arg) == {"ref"} and isinstance(arg["ref"], str)
-
-
-OPTIMIZERS = ("SGD", "Adam", "AdamW")  # the optimizers a check may name
-
-
-OPTIMIZER_OPTIONS = ("lr", "weight_decay", "momentum")
-
-
 def build(name: str, earlier: list = ()):
-    """An object a check names but cannot send, built here, where the student's code runs (the
-    grader's sandbox or the student's machine): "tiktoken:<encoding>"; "gpt2:<json>", a GPTModel of
-    the gpt2.py beside the notebook, from a configuration and a seed; "optim:<json>", an optimizer
-    over an earlier argument's parameters. The kit builds the same ones from its own copy, so it
-    knows exactly what the student's function received."""
+    """An object a check names but cannot send, built here: "model:<json>", "optim:<json>", or a kind
+    of the assignment's support module (its ``BUILDERS``)."""
     kind, _, arg = name.partition(":")
-    if kind == "tiktoken":
-        import tiktoken
-
-        return tiktoken.get_encoding(arg)
-    if kind == "gpt2":
+    if kind == "model":
         return build_model(json.loads(arg))
     if kind == "optim":
         return build_optimizer(json.loads(arg), earlier)
+    builders = getattr(support(), "BUILDERS", {})
+    if kind in builders:
+        return builders[kind](arg)
     raise ValueError(f"unknown reference {name!r}")
 
 
 def build_model(spec: dict, model_class=None):
-    """GPTModel(config) after torch.manual_seed(seed), in eval mode unless "train"; with "grad",
-    every parameter's .grad filled with it (what a previous step leaves behind)."""
+    """``spec["class"]`` of the module beside the notebook, from its configuration after a seed."""
     import torch
 
     config, seed, grad = spec.get("config"), spec.get("seed"), spec.get("grad")
     if not isinstance(config, dict) or type(seed) is not int:
         raise ValueError("a model reference needs a config dict and an int seed")
     if model_class is None:
-        model_class = getattr(__import__(MODEL_MODULE), MODEL_CLASS)
+        model_class = getattr(importlib.import_module(spec["module"]), spec["class"])
     torch.manual_seed(seed)
     model = model_class(dict(config))
     model.train(bool(spec.get("train")))
@@ -113,6 +133,31 @@ def build_optimizer(spec: dict, earlier: list):
     return getattr(torch.optim, kind)(earlier[arg].parameters(), **options)
 
 
+def instance_of(cls, spec: dict):
+    """The student's class built as a check describes it: ``cls(*args, **kwargs)`` after
+    torch.manual_seed(seed), with ``state`` loaded when given (names and shapes must be the
+    contract's: ``LayoutMismatch`` says which differ), in train or eval mode."""
+    import torch
+
+    if not isinstance(cls, type):
+        raise TypeError(f"{getattr(cls, '__name__', cls)!r} is not a class")
+    torch.manual_seed(spec.get("seed", 0))
+    instance = cls(*spec.get("args", ()), **spec.get("kwargs", {}))
+    state = spec.get("state")
+    if state is not None:
+        own = {name: tuple(tensor.shape) for name, tensor in instance.state_dict().items()}
+        given = {name: tuple(tensor.shape) for name, tensor in state.items()}
+        problems = [f"missing `{n}` {s}" for n, s in given.items() if n not in own]
+        problems += [f"`{n}` {s} is not one of the assignment's" for n, s in own.items() if n not in given]
+        problems += [f"`{n}` is {own[n]}, not {s}" for n, s in given.items() if n in own and own[n] != s]
+        if problems:
+            raise LayoutMismatch(f"the reference's parameters do not fit: {'; '.join(problems)}")
+        instance.load_state_dict(state, strict=True)
+    if hasattr(instance, "train"):
+        instance.train(bool(spec.get("train", False)))
+    return instance
+
+
 def called(function, args: list, repeat: int = 1) -> Any:
     """``function(*args)``; with ``repeat``, that many calls in a row on the same objects (a model
     and its optimizer, several steps), and the list of what each returned."""
@@ -126,32 +171,22 @@ def parameters_of(model) -> list:
     return [[name, parameter.detach().clone()] for name, parameter in model.named_parameters()]
 
 
-def probe_loss(input_batch, target_batch, model, device):
-    """A stand-in for a student's batch loss while a function that calls it is checked.
-
-    ``train_step`` and ``calc_loss_loader`` call ``calc_loss_batch``; judged with the student's own,
-    a mistake there would cost them too. So while they run, the check puts this in its place: a
-    loss of the model's output that every parameter's gradient depends on, and not the answer
-    (it is not a cross-entropy), so nothing of the reference reaches the student's process. A
-    function that computes its loss itself is judged against the real loss instead.
-    """
-    logits = model(input_batch.to(device))
-    return (logits ** 2).mean() / 2 + 0.0 * target_batch.to(device).sum()
-
-
-STAND_INS = {"probe_loss": probe_loss}
+def state_of(module) -> list:
+    """[[name, tensor], ...] of a module's parameters and buffers (its state dict), copied."""
+    return [[name, tensor.detach().clone()] for name, tensor in module.state_dict().items()]
 
 
 @contextlib.contextmanager
 def standing_in(namespace: dict, stand_ins: dict[str, str]):
-    """The notebook's functions named in ``stand_ins`` replaced by the kit's (``STAND_INS``) for
-    the duration of a call, and put back after it, however it ends."""
-    unknown = set(stand_ins.values()) - set(STAND_INS)
+    """The notebook's functions named in ``stand_ins`` replaced by the assignment's stand-ins (its
+    support module's ``STAND_INS``) for the duration of a call, and put back after it, however it ends."""
+    known = getattr(support(), "STAND_INS", {}) if stand_ins else {}
+    unknown = set(stand_ins.values()) - set(known)
     if unknown:
         raise ValueError(f"unknown stand-in {sorted(unknown)}")
     missing = object()
     saved = {name: namespace.get(name, missing) for name in stand_ins}
-    namespace.update({name: STAND_INS[kind] for name, kind in stand_ins.items()})
+    namespace.update({name: known[kind] for name, kind in stand_ins.items()})
     try:
         yield
     finally:
@@ -160,48 +195,6 @@ def standing_in(namespace: dict, stand_ins: dict[str, str]):
                 namespace.pop(name, None)
             else:
                 namespace[name] = value
-
-
-def record_ops():
-    """A context that names every aten op run inside it (``.ops``), however it is reached: a
-    hidden nll_loss shows. The grader's sandbox records graded calls with it too."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class RecordOps(TorchDispatchMode):
-        @classmethod
-        def _should_skip_dynamo(cls) -> bool:
-            # torch wraps a mode's __torch_dispatch__ to keep its compiler out, and that wrapper
-            # imports torch._dynamo on first use: 2 s of every process's first call. The mode
-            # compiles nothing, so it opts out (the switch torch documents for mode authors).
-            return False
-
-        def __init__(self):
-            super().__init__()
-            self.ops = set()
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            self.ops.add(str(func.overloadpacket))
-            return func(*args, **(kwargs or {}))
-
-    return RecordOps()
-
-
-OP_KINDS = ("no_ops", "ops_any")  # the expectations and matchers that read the ops a call ran
-
-
-def needs_ops(call: dict) -> bool:
-    """Whether judging ``call`` reads the torch ops it ran. Recording them costs every op a Python
-    call (a thousand generated tokens take twice as long), so calls that never look are not recorded."""
-    def found(data) -> bool:
-        if isinstance(data, dict):
-            return any(key in OP_KINDS or found(value) for key, value in data.items())
-        return isinstance(data, (list, tuple)) and any(found(item) for item in data)
-
-    return found(call["expect"]) or found([mistake["when"] for mistake in call["mistakes"]])
-
-
-class NoRecording(contextlib.nullcontext):
-    ops: frozenset = frozenset()
 
 
 def import_what_optimizers_need(folder: Path) -> None:

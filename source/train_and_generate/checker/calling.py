@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import Any
 
-from .inputs import NoRecording, arguments, called, needs_ops, parameters_of, record_ops, standing_in
+from .inputs import arguments, called, instance_of, parameters_of, standing_in, state_of, warm_up
 from .judge import Verdict, judge
-from .release_files import OUTSIDE, load_checks
+from .ops import NoRecording, needs_ops, record_ops
+from .release_files import FOLDER, OUTSIDE, load_checks
 from .report import render, summary
 
 
@@ -40,10 +40,15 @@ def call_and_judge(function, call: dict, limit: float | None = None, namespace: 
             args = arguments(call)
         except Exception as exc:  # noqa: BLE001 - the check's own inputs, not the student's code
             return Verdict(False, f"The check could not build its inputs for {call['shown']} ({_error_text(exc)}). "
-                                  "Keep gpt2.py and check.py beside the notebook, as they came.")
+                                  "Keep the files beside the notebook as they came.")
+        instance = None
+        if "build" in call:
+            instance = instance_of(function, call["build"])
+            function = getattr(instance, call["method"]) if call.get("method") else instance
         with standing_in(namespace if namespace is not None else {}, call.get("stand_in", {})), recorder:
             value = called(function, args, call.get("repeat", 1))
-        after = {index: dict(parameters_of(args[index])) for index in call.get("after", [])}
+        after = {index: dict(state_of(instance) if index == "self" else parameters_of(args[index]))
+                 for index in call.get("after", [])}
     except CallTimedOut:
         error = f"{call['shown']} took longer than {limit:g} s; look for a loop that never ends."
     except Exception as exc:  # noqa: BLE001 - the student's exception is the answer
@@ -98,6 +103,7 @@ def check(namespace: dict | None = None) -> None:
     if namespace is None:
         namespace = sys._getframe(1).f_globals  # the notebook's own namespace
     checks = load_checks()
+    warm_up(FOLDER)
     verdicts = check_functions(namespace, checks, checks["call_timeout"],
                                report=lambda name, verdict: print(render(name, verdict)))
     print(summary(verdicts))

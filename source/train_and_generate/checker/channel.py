@@ -83,6 +83,7 @@ class FunctionInfo:
     type_name: str = ""
     cell: int | None = None
     params: tuple[tuple[str, str, bool], ...] | None = None  # (name, kind, has default)
+    is_class: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ def _parameters(data: Any, asked: tuple[int, ...]) -> dict[int, dict[str, Any]]:
     [name, tensor] pairs; anything else is refused."""
     import torch
 
+    asked = tuple(asked)
     if not isinstance(data, list) or len(data) != len(asked):
         raise wire.WireError("parameters read back are not one list per argument asked for")
     states = {}
@@ -161,7 +163,7 @@ def _function_info(data: Any) -> FunctionInfo:
             raise wire.WireError("params is not a list")
         params = tuple((_str(p["name"], 100), _str(p["kind"], 40), bool(p["default"]))
                        for p in params if isinstance(p, dict))
-    return FunctionInfo(True, True, "", _opt_int(data.get("cell")), params)
+    return FunctionInfo(True, True, "", _opt_int(data.get("cell")), params, data.get("is_class") is True)
 
 
 
@@ -325,13 +327,15 @@ class Channel:
             self.close()
             return NotebookRun(tuple(results), {}, {}, stopped=f"the notebook's process broke protocol ({exc})")
 
-    def call(self, name: str, args: list[Any], timeout: float, after: tuple[int, ...] = (),
-             stand_in: dict[str, str] | None = None, ops: bool = True, repeat: int = 1) -> CallReply:
+    def call(self, name: str, args: list[Any], timeout: float, after: tuple = (),
+             stand_in: dict[str, str] | None = None, ops: bool = True, repeat: int = 1,
+             build: dict | None = None, method: str | None = None) -> CallReply:
         """Call a student function; raises StudentProcessEnded if the process dies or runs out of time.
         ``after``: the arguments (models) whose parameters to read back once the call returns;
         ``stand_in``: notebook functions replaced by the kit's for this call (``inputs.STAND_INS``);
         ``ops``: whether to record the torch ops it runs (they cost time, and only some checks read them);
-        ``repeat``: that many calls in a row on the same arguments, the value the list of theirs."""
+        ``repeat``: that many calls in a row on the same arguments, the value the list of theirs;
+        ``build`` and ``method``: for a class, the instance to build and the method to call on it."""
         out = bytearray()
         request = {"op": "call", "name": name, "args": [wire.encode(a, out) for a in args]}
         if after:
@@ -342,6 +346,10 @@ class Channel:
             request["ops"] = False
         if repeat != 1:
             request["repeat"] = repeat
+        if build is not None:
+            request["build"] = wire.encode(build, out)
+        if method:
+            request["method"] = method
         self._send(request, out)
         message, blob = self._receive(time.monotonic() + timeout)
         if message.get("event") == "resumed":  # the fork answering calls ended during this one

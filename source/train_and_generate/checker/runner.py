@@ -12,7 +12,9 @@ Protocol, one frame each way at a time (JSON plus raw tensor bytes, see ``wire``
   grader -> {"op": "run", "cells": [{"index", "source"}], "functions": [...]}
   runner -> {"event": "cell", "index", "status": "running" | "ok" | "error", "error"?} per cell,
             then {"event": "ready", "functions": {...}, "defined": {...}}
-  grader -> {"op": "call", "name", "args": [...], "after": [argument indexes]?,
+  grader -> {"op": "call", "name", "args": [...], "after": [argument indexes, "self"]?,
+             "build": {"args", "kwargs", "seed", "state", "train"}? (a class: the instance to call),
+             "method": a method of that instance?,
              "stand_in": {notebook function: the kit's stand-in}?, "ops": false when not needed,
              "repeat": n calls in a row on the same arguments?}
   runner -> {"event": "result", "ok", "value" | "error", "ops": [aten ops the call ran],
@@ -27,9 +29,11 @@ next function's. Before every call, torch's global state is put back to a fresh 
 mode on, float32, the thread count the runner started with, a seeded generator).
 
 An argument may be a reference (``wire.Ref``) to an object built here, because it cannot travel:
-the tokenizer, a model of the release's ``gpt2.py`` built from a seed and a configuration, an
-optimizer over an earlier argument's parameters. ``after`` reads a model argument's parameters
-back once the call returns (what an optimizer step did to them). ``stand_in`` puts one of the kit's
+a model of a module beside the notebook built from a seed and a configuration, an optimizer over
+an earlier argument's parameters, whatever the assignment's support module builds (a tokenizer).
+``after`` reads a model argument's parameters
+back once the call returns (what an optimizer step did to them), or the state of the instance a
+call on a class was made on ("self"). ``stand_in`` puts one of the assignment's
 functions in place of a notebook function the called one uses, for that call only (see
 ``inputs.standing_in``). ``repeat`` makes several calls in a row on the same objects
 (training steps) and returns the list of their values.
@@ -40,7 +44,7 @@ import re
 import sys
 import traceback
 
-from . import inputs, wire
+from . import inputs, ops, wire
 
 CELL_FILE = re.compile(r"<ipython-input-(\d+)-[0-9a-f]+>")
 
@@ -137,7 +141,7 @@ class Runner:
         value = namespace[name]
         if not callable(value):
             return {"defined": True, "callable": False, "type": type(value).__name__}
-        info = {"defined": True, "callable": True, "cell": self.cell_of(value)}
+        info = {"defined": True, "callable": True, "cell": self.cell_of(value), "is_class": isinstance(value, type)}
         try:
             params = inspect.signature(value).parameters.values()
             info["params"] = [{"name": p.name, "kind": p.kind.name, "default": p.default is not p.empty}
@@ -147,9 +151,15 @@ class Runner:
         return info
 
     def cell_of(self, function):
-        code = getattr(function, "__code__", None)
-        found = self.cell_and_line(getattr(code, "co_filename", ""), 0) if code else None
-        return found[0] if found else None
+        """The cell a function (or a class, by its methods) was defined in, if the notebook defined it."""
+        codes = [getattr(function, "__code__", None)]
+        if isinstance(function, type):
+            codes += [getattr(member, "__code__", None) for member in vars(function).values()]
+        for code in codes:
+            found = self.cell_and_line(getattr(code, "co_filename", ""), 0) if code else None
+            if found:
+                return found[0]
+        return None
 
     def defined_functions(self) -> dict:
         """Every function the notebook defined, with its cell: for 'did you mean' messages."""
@@ -164,18 +174,27 @@ class Runner:
     # ------------------------------------------------------------ calls
 
     def call(self, name: str, args: list, blob: bytearray, after: list = (),
-             stand_in: dict | None = None, record: bool = True, repeat: int = 1) -> tuple[dict, bytearray]:
+             stand_in: dict | None = None, record: bool = True, repeat: int = 1,
+             build: dict | None = None, method: str | None = None) -> tuple[dict, bytearray]:
+        """Call the notebook's ``name`` on ``args``; for a class, build an instance first (``build``:
+        its arguments, seed, state and mode) and call it, or its ``method``."""
         function = self.shell.user_ns.get(name)
         values = []
         for arg in args:  # in order: an optimizer refers to a model argument before it
             values.append(self.resolve(wire.decode(arg, blob), values))
-        recorder, out = inputs.record_ops() if record else inputs.NoRecording(), bytearray()
+        recorder, out = ops.record_ops() if record else ops.NoRecording(), bytearray()
         try:
+            instance = None
+            if build is not None:
+                instance = inputs.instance_of(function, wire.decode(build, blob))
+                function = getattr(instance, method) if method else instance
             with inputs.standing_in(self.shell.user_ns, stand_in or {}), recorder:
                 value = inputs.called(function, values, repeat)
             reply = {"ok": True, "value": wire.encode(value, out)}
             if after:
-                reply["after"] = wire.encode([[i, inputs.parameters_of(values[i])] for i in after], out)
+                read = [[i, inputs.state_of(instance) if i == "self" else inputs.parameters_of(values[i])]
+                        for i in after]
+                reply["after"] = wire.encode(read, out)
         except BaseException as exc:  # noqa: BLE001 - the student's exception is the answer
             if isinstance(exc, KeyboardInterrupt):
                 raise
@@ -211,7 +230,7 @@ class Runner:
                 self.fresh_torch_state()
                 self.send(*self.call(request["name"], request["args"], blob, request.get("after", []),
                                      request.get("stand_in"), request.get("ops", True),
-                                     int(request.get("repeat", 1))))
+                                     int(request.get("repeat", 1)), request.get("build"), request.get("method")))
 
     def isolate(self) -> None:
         """Fork: the fork answers the next calls, while this process waits, as the cells left it, to

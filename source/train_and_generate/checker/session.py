@@ -43,13 +43,15 @@ class Limits:
 class Session:
     """One notebook under checking. Close it (or use it as a context manager) to end its process.
 
-    ``contract``: each function's name and parameters, in order; ``new_channel``: a Channel not yet
-    started, forked where the notebook must run (the grader's sandbox, the student's warm process).
+    ``contract``: each function's (or class's) name and parameters, in order; ``classes``: the names
+    in it that are classes; ``new_channel``: a Channel not yet started, forked where the notebook must
+    run (the grader's sandbox, the student's warm process).
     """
 
     def __init__(self, notebook: Notebook, contract: dict[str, tuple[str, ...]], assignment_name: str,
-                 limits: Limits, new_channel: Callable[[], Channel]):
+                 limits: Limits, new_channel: Callable[[], Channel], classes: frozenset[str] = frozenset()):
         self.notebook, self.contract, self.assignment_name = notebook, contract, assignment_name
+        self.classes = frozenset(classes)
         self.limits, self.new_channel = limits, new_channel
         self.process: Channel | None = None
         self._run: NotebookRun | None = None
@@ -126,7 +128,11 @@ class Session:
             raise StudentCodeFailed(self._missing_message(name, run))
         if not info.callable:
             raise StudentCodeFailed(
-                f"`{name}` is a {info.type_name}, not a function. Define it with `def {name}(...)`.")
+                f"`{name}` is a {info.type_name}, not a {self._what(name)}. Define it with `{self._line(name)}`.")
+        if (name in self.classes) != info.is_class:
+            got = "class" if info.is_class else "function"
+            raise StudentCodeFailed(f"`{name}` is a {got}; the assignment expects a {self._what(name)}. Define it "
+                                    f"with `{self._line(name)}`.")
         self._check_signature(name, info)
         return info
 
@@ -134,16 +140,12 @@ class Session:
         message = f"`{name}` is not defined."
         for index, why in run.skipped.items():
             cell_source = next((c for c in self.notebook.cells if c.index == index), None)
-            if cell_source is not None and f"def {name}" in cell_source.source:
+            if cell_source is not None and self._keyword(name) in cell_source.source:
                 return (f"{message} {self.notebook.describe(index)} was skipped ({why}), so `{name}` was "
                         "never defined. Make that cell finish quickly.")
-        if not any(info.defined for info in run.functions.values()):
-            wanted = ", ".join(f"`{f}`" for f in self.contract)
-            return (f"{message} This file defines none of the assignment's functions ({wanted}): it does not "
-                    f"look like the {self.assignment_name} notebook. Check that you submitted the right file.")
         for cell in run.cells:
             cell_source = next((c for c in self.notebook.cells if c.index == cell.index), None)
-            if cell.error and cell_source is not None and f"def {name}" in cell_source.source:
+            if cell.error and cell_source is not None and self._keyword(name) in cell_source.source:
                 return (f"{message} {self.notebook.describe(cell.index)} failed with {cell.error.summary()}"
                         f"{f' (line {cell.error.line})' if cell.error.line else ''}, so `{name}` was never defined. "
                         "Fix that cell.")
@@ -151,7 +153,20 @@ class Session:
         if close:
             return (f"{message} {self.notebook.describe(run.defined[close[0]])} defines `{close[0]}`; "
                     f"the assignment expects `{name}`. Rename it.")
-        return f"{message} Write it in its answer cell (look for `def {name}`) and run the notebook again."
+        if not any(info.defined for info in run.functions.values()):
+            wanted = ", ".join(f"`{f}`" for f in self.contract)
+            return (f"{message} This file defines none of the assignment's functions ({wanted}): it does not "
+                    f"look like the {self.assignment_name} notebook. Check that you submitted the right file.")
+        return f"{message} Write it in its answer cell (look for `{self._keyword(name)}`) and run the notebook again."
+
+    def _what(self, name: str) -> str:
+        return "class" if name in self.classes else "function"
+
+    def _keyword(self, name: str) -> str:
+        return f"class {name}" if name in self.classes else f"def {name}"
+
+    def _line(self, name: str) -> str:
+        return f"class {name}(...)" if name in self.classes else f"def {name}(...)"
 
     def _check_signature(self, name: str, info: FunctionInfo) -> None:
         expected = self.contract[name]
@@ -165,27 +180,29 @@ class Session:
         if fits and not required_kw:
             return
         yours = ", ".join(p[0] for p in info.params)
+        line = f"`def __init__(...)` line of `class {name}`" if name in self.classes else f"`def {name}(...)` line"
         raise StudentCodeFailed(
             f"`{name}` must take {len(expected)} argument{'s' * (len(expected) != 1)} "
-            f"({', '.join(expected)}); yours takes ({yours}). Change the `def {name}(...)` line.")
+            f"({', '.join(expected)}); yours takes ({yours}). Change the {line}.")
 
     # -------------------------------------------------------------- calls
 
-    def call_traced(self, name: str, *args: Any, after: tuple[int, ...] = (),
-                    stand_in: dict[str, str] | None = None, ops: bool = True, repeat: int = 1) -> CallReply:
+    def call_traced(self, name: str, *args: Any, after: tuple = (), stand_in: dict[str, str] | None = None,
+                    ops: bool = True, repeat: int = 1, build: dict | None = None,
+                    method: str | None = None, shown: str | None = None) -> CallReply:
         """Call a student function; the reply carries its value, the torch ops it ran and, for the
         arguments in ``after`` (models built where the notebook runs), their parameters once it returned.
         ``stand_in`` replaces notebook functions it calls with the kit's for this call (so a
         mistake in those costs only their own points; see ``inputs.standing_in``)."""
-        from .judge import describe
+        from .values import describe
 
         self.require(name)
-        call = f"`{name}({', '.join(describe(a) for a in args)})`"
+        call = f"`{shown}`" if shown else f"`{name}({', '.join(describe(a) for a in args)})`"
         try:
             if self.checking != name:  # a fresh fork of the notebook's process for each function's checks
                 self.process.isolate()
                 self.checking = name
-            reply = self.process.call(name, list(args), self.limits.call, after, stand_in, ops, repeat)
+            reply = self.process.call(name, list(args), self.limits.call, after, stand_in, ops, repeat, build, method)
         except StudentProcessEnded as ended:
             if ended.timed_out:
                 reason = f"{call} did not return within {self.limits.call:g} s (an endless loop?)"

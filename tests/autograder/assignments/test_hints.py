@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from autograder.assignments.tokens_and_loss import cases
+from autograder.assignments.tokens_and_loss import tokenizer as grader_tokenizer
 from autograder.assignments.tokens_and_loss.hints import HINTS, Attempt, hints_for
-from autograder.checks import tokenizer as grader_tokenizer
 from solutions import tokens_and_loss as reference
 from tests import corpus
 

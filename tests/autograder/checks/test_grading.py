@@ -81,9 +81,9 @@ def test_one_notebook_starts_from_the_stored_warm_up(tmp_path, assignment, grade
     started_with = []
     original = warm.WarmSandbox.__init__
 
-    def spy(self, release_dir, settings):
+    def spy(self, release_dir, settings, needs):
         started_with.append(settings.warm_cache)
-        original(self, release_dir, settings)
+        original(self, release_dir, settings, needs)
 
     monkeypatch.setattr(warm.WarmSandbox, "__init__", spy)
     result = grade_notebook(corpus.write(corpus.with_answers(), tmp_path / "one.ipynb"), assignment, Settings())

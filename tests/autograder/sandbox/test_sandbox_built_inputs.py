@@ -1,5 +1,6 @@
 """Inputs that cannot travel are built in the student's process from a description the grader
-sends: a model of the release's gpt2.py from a seed and a configuration, an optimizer over it, and
+sends: a model of the release's gpt2.py (named by the check, as a module and a class) from a seed and
+a configuration, an optimizer over it, and
 the model's parameters read back after the call. The grader builds the same model from the
 reference gpt2.py, so it knows the exact weights the student's function received."""
 
@@ -9,7 +10,8 @@ import torch
 
 from autograder.assignment import Assignment, StudentFunction
 from autograder.checks.submission import StudentCodeFailed, Submission
-from autograder.sandbox.inside.checker import wire
+from autograder.sandbox.inside.checker import inputs, wire
+from autograder.sandbox.inside.checker.checking import sent
 from autograder.sandbox.notebook import Notebook, sanitize
 from solutions import train_and_generate as ref
 from solutions.gpt2 import GPTModel
@@ -33,6 +35,16 @@ def train_step(model, optimizer, input_batch, target_batch, device):
 NO_ZERO_GRAD = BOOK_STEP.replace("    optimizer.zero_grad()\n", "")
 
 
+def model_ref(config: dict, seed: int, grad: float | None = None) -> wire.Ref:
+    """A GPTModel of the release's gpt2.py, named as a check names it, as it is sent."""
+    spec = {"module": "gpt2", "class": "GPTModel", "config": config, "seed": seed, "train": False, "grad": grad}
+    return sent(inputs.model_ref(spec, f"GPTModel(seed {seed}, {config['n_layers']} layers)"))
+
+
+def optimizer_ref(kind: str, arg: int, **options: float) -> wire.Ref:
+    return sent(inputs.optimizer_ref(kind, arg, **options))
+
+
 def submission_with(code: str) -> Submission:
     """A notebook of one answer cell, against train_and_generate's trusted release copy."""
     book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
@@ -52,7 +64,7 @@ def reference_step(seed: int, x, y) -> tuple[float, dict]:
 @pytest.mark.parametrize("grad", [None, 3.0])
 def test_a_step_on_a_model_built_in_the_sandbox_matches_the_reference_step(grad):
     x, y = torch.randint(0, 97, (2, 6)), torch.randint(0, 97, (2, 6))
-    args = (wire.model_ref(TINY, seed=7, grad=grad), wire.optimizer_ref("AdamW", 0, lr=0.01, weight_decay=0.1),
+    args = (model_ref(TINY, seed=7, grad=grad), optimizer_ref("AdamW", 0, lr=0.01, weight_decay=0.1),
             x, y, "cpu")
     with submission_with(BOOK_STEP) as submission:
         reply = submission.call_traced("train_step", *args, after=(0,))
@@ -67,7 +79,7 @@ def test_stale_gradients_show_in_the_parameters_read_back():
     """Without zero_grad, a previous step's gradients leak in: the returned loss is still right,
     the parameters are not, and only reading them back shows it."""
     x, y = torch.randint(0, 97, (2, 6)), torch.randint(0, 97, (2, 6))
-    args = (wire.model_ref(TINY, seed=7, grad=3.0), wire.optimizer_ref("SGD", 0, lr=0.1), x, y, "cpu")
+    args = (model_ref(TINY, seed=7, grad=3.0), optimizer_ref("SGD", 0, lr=0.1), x, y, "cpu")
     with submission_with(NO_ZERO_GRAD) as submission:
         reply = submission.call_traced("train_step", *args, after=(0,))
     torch.manual_seed(7)
@@ -79,14 +91,15 @@ def test_stale_gradients_show_in_the_parameters_read_back():
 
 def test_an_optimizer_the_grader_does_not_allow_is_refused():
     ids = torch.zeros(1, 2, dtype=torch.long)
-    args = (wire.model_ref(TINY, seed=1), wire.Ref('optim:{"arg": 0, "kind": "LBFGS"}'), ids, ids, "cpu")
+    args = (model_ref(TINY, seed=1), wire.Ref('optim:{"arg": 0, "kind": "LBFGS"}'), ids, ids, "cpu")
     with submission_with(BOOK_STEP) as submission, pytest.raises(StudentCodeFailed):
         submission.call_traced("train_step", *args)
 
 
 def test_references_read_as_what_they_build():
-    assert repr(wire.model_ref(TINY, seed=7)) == "GPTModel(seed 7, 1 layers)"
-    assert repr(wire.optimizer_ref("AdamW", 0, lr=0.01)) == "an optimizer (AdamW)"
+    assert repr(model_ref(TINY, seed=7)) == "GPTModel(seed 7, 1 layers)"
+    assert repr(optimizer_ref("AdamW", 0, lr=0.01)) == "an optimizer (AdamW)"
+    assert repr(wire.Ref("optim:{}")) == "Ref('optim:{}')"  # a reference nobody named in words
 
 
 @pytest.mark.parametrize("data", [

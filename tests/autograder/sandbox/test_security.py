@@ -125,7 +125,8 @@ def test_lying_values_earn_nothing_and_are_never_unpickled(hostile):
     assert scores(result)["target_probas"] == scores(result)["manual_cross_entropy"] == 0
     assert scores(result)["perplexity"] == 0
     messages = " ".join(c.message for c in result.checks if not c.passed)
-    assert "Liar object" in messages and "Boom object" in messages and "builtins.dict object" in messages
+    assert "Liar object" in messages and "Boom object" in messages
+    assert "it returned {'perplexity': tensor(" in messages  # a dict is plain data: rebuilt, shown, still wrong
     assert not marker.exists()
 
 

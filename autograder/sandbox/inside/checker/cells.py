@@ -10,10 +10,58 @@ and upgraded the file) and the students' checker (from the JSON itself) both san
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 SKIP_WHEN_GRADING = "skip-when-grading"  # a cell tag, honoured on locked cells of the trusted copy
+REDOWNLOAD = "Open it in Jupyter, check that it still runs, save it, and submit the .ipynb file again."
+
+
+class Unreadable(ValueError):
+    """A file that is not a notebook at all; the message says what is wrong with it, for the student."""
+
+
+def read(data: bytes, name: str = "the notebook") -> dict:
+    """The notebook's JSON in ``data`` (a byte-order mark is fine), or Unreadable saying what is wrong."""
+    if not data.strip():
+        raise Unreadable(f"{name} is empty (0 bytes of content). {REDOWNLOAD}")
+    try:
+        text = data.decode("utf-8-sig")  # Windows editors may start the file with a byte-order mark
+    except UnicodeDecodeError:
+        raise Unreadable(f"{name} is not a notebook: it is a binary file, not JSON text. {REDOWNLOAD}") from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Unreadable(f"{name} is not a notebook: its JSON is broken at line {exc.lineno}, column {exc.colno} "
+                         f"({exc.msg}). It may have been cut short or edited by hand. {REDOWNLOAD}") from None
+    except RecursionError:
+        raise Unreadable(nested(name)) from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
+        raise Unreadable(f"{name} is JSON but not a Jupyter notebook (it has no list of cells). {REDOWNLOAD}")
+    return raw
+
+
+def nested(name: str) -> str:
+    return (f"{name} is not a notebook: its JSON is nested far deeper than any notebook's, so it was not read. "
+            f"{REDOWNLOAD}")
+
+
+def resembles(notebook: dict, names: list[str]) -> bool:
+    """Does the file look like this assignment's notebook: one of its nbgrader cells, or a mention of
+    one of its functions? Another course's notebook, submitted by mistake, has neither."""
+    for cell in notebook.get("cells", []):
+        if not isinstance(cell, dict):
+            continue
+        if nbgrader(cell).get("grade_id") or any(name in source_of(cell) for name in names):
+            return True
+    return False
+
+
+def foreign(name: str, assignment: str, names: list[str]) -> str:
+    """What a student reads when the file is another notebook altogether."""
+    return (f"{name} does not look like the {assignment} notebook: it has none of its cells and mentions none "
+            f"of its functions ({', '.join(names)}). Check that you submitted the right file.")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-
 RANDOM_FILLS = ("uniform_", "normal_", "bernoulli_", "random_", "exponential_", "cauchy_", "log_normal_",
                 "geometric_")
 

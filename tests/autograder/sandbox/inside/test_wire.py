@@ -39,8 +39,18 @@ def test_tensor_subclass_is_not_sent_as_a_tensor():
 
 
 def test_objects_become_descriptions():
-    decoded = wire.decode(wire.encode({"a": 1}, bytearray()))
-    assert decoded == wire.Unsupported("builtins.dict", "{'a': 1}")
+    decoded = wire.decode(wire.encode({1, 2}, bytearray()))
+    assert decoded == wire.Unsupported("builtins.set", "{1, 2}")
+
+
+def test_dicts_of_text_keys_travel_as_plain_data():
+    """A configuration or a state dict (a class check's build), rebuilt as a plain dict; other keys are refused."""
+    blob = bytearray()
+    decoded = wire.decode(wire.encode({"emb_dim": 4, "state": {"scale": torch.ones(2)}}, blob), bytes(blob))
+    assert decoded["emb_dim"] == 4 and torch.equal(decoded["state"]["scale"], torch.ones(2))
+    assert isinstance(wire.decode(wire.encode({1: "a"}, bytearray())), wire.Unsupported)
+    with pytest.raises(wire.WireError, match="pairs"):
+        wire.decode({"$dict": [[1, 2]]})
 
 
 def tensor(dtype="float32", shape=(2,), offset=0, nbytes=8):

@@ -1,4 +1,4 @@
-"""GPT-2's tokenizer, offline: tiktoken reads the vocabulary files the kit ships."""
+"""GPT-2's tokenizer in the grader's process, offline: tiktoken reads the vocabulary files the kit ships."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import tiktoken
 
-CACHE_DIR = Path(__file__).resolve().parents[1] / "tiktoken_cache"
+CACHE_DIR = Path(__file__).resolve().parents[2] / "tiktoken_cache"
 
 
 def gpt2() -> tiktoken.Encoding:

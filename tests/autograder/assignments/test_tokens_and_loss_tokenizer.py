@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from autograder.checks.tokenizer import CACHE_DIR, gpt2
+from autograder.assignments.tokens_and_loss.tokenizer import CACHE_DIR, gpt2
 from tools.rebuild_tiktoken_cache import BASE_URL, EXPECTED, build, byte_to_unicode
 
 
@@ -38,6 +38,7 @@ def test_a_fresh_process_needs_no_network():
     # An unreachable proxy makes any download attempt fail fast.
     env = {**os.environ, "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
     env.pop("TIKTOKEN_CACHE_DIR", None)
-    code = "from autograder.checks.tokenizer import gpt2; print(gpt2().encode(' really like chocolate'))"
+    code = ("from autograder.assignments.tokens_and_loss.tokenizer import gpt2; "
+            "print(gpt2().encode(' really like chocolate'))")
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "[1107, 588, 11311]", done.stderr

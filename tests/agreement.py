@@ -1,0 +1,66 @@
+"""What the students' checker and the grader each said about the same notebooks, side by side.
+
+``python check.py`` runs in a copy of the release folder, as a student runs it; the kit's verdict on a
+function is that of its visible checks in a graded batch. Both must give every function the same
+PASS or FAIL and the same message: the engine is one.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests import installs
+
+Said = dict[str, tuple[str, str]]  # function -> (PASS or FAIL, the message, whitespace made single)
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def checker_said(bin_dir: Path, release: Path, notebooks: list[Path], tmp: Path, **env: str) -> dict[str, Said]:
+    """Per notebook (by stem): what one ``python check.py NB ...`` printed for each function."""
+    folder = Path(shutil.copytree(release, tmp / release.name))
+    done = subprocess.run([str(bin_dir / "python"), "check.py", *map(str, notebooks)], cwd=folder,
+                          capture_output=True, text=True, timeout=1500,
+                          env=installs.image_env(bin_dir, CHECK_PY_LINGER="0", **env))
+    assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]
+    sections = re.split(r"^Checking (\S+)\.ipynb .*$", done.stdout, flags=re.MULTILINE)[1:]
+    return {name: said_in(text) for name, text in zip(sections[::2], sections[1::2])}
+
+
+def said_in(text: str) -> Said:
+    """What check.py printed for one notebook: each function's PASS or FAIL and its message (without hints)."""
+    said, current, lines = {}, None, []
+    for line in text.splitlines() + ["PASS  _end"]:
+        found = re.match(r"^(PASS|FAIL)  (\w+)$", line)
+        if found:
+            if current:
+                message = " ".join(lines).split(" Hint: ")[0]
+                said[current[1]] = (current[0], one_line(message))
+            current, lines = found.groups(), []
+        elif current and line.startswith("      "):
+            lines.append(line.strip())
+        elif current and line.strip():
+            current_done = " ".join(lines).split(" Hint: ")[0]
+            said[current[1]] = (current[0], one_line(current_done))
+            current, lines = None, []
+    said.pop("_end", None)
+    return said
+
+
+def grader_said(result) -> Said:
+    """The kit's visible verdict on each function of a graded result, and its first failure's message."""
+    said = {}
+    for function in result.functions:
+        visible = [check for check in function.checks if check.visible]
+        failing = next((check for check in visible if not check.passed), None)
+        if not visible:
+            failing_message = next((c.message for c in function.checks if not c.passed), "")
+            said[function.name] = ("FAIL", one_line(failing_message))
+        else:
+            said[function.name] = ("PASS", "") if failing is None else ("FAIL", one_line(failing.message))
+    return said
