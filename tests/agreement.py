@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests import installs
@@ -22,11 +23,20 @@ def one_line(text: str) -> str:
 
 
 def checker_said(bin_dir: Path, release: Path, notebooks: list[Path], tmp: Path, **env: str) -> dict[str, Said]:
-    """Per notebook (by stem): what one ``python check.py NB ...`` printed for each function."""
+    """Per notebook (by stem): what ``python check.py NB ...`` printed for each function. Two checkers
+    each take half of the notebooks at once (two cores here), each in its own copy of the release."""
+    halves = [notebooks[::2], notebooks[1::2]]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        found = pool.map(lambda half: _check_py(bin_dir, release, half[1], tmp / f"half{half[0]}", env),
+                         enumerate(half for half in halves if half))
+    return {name: said for part in found for name, said in part.items()}
+
+
+def _check_py(bin_dir: Path, release: Path, notebooks: list[Path], tmp: Path, env: dict) -> dict[str, Said]:
     folder = Path(shutil.copytree(release, tmp / release.name))
     done = subprocess.run([str(bin_dir / "python"), "check.py", *map(str, notebooks)], cwd=folder,
                           capture_output=True, text=True, timeout=1500,
-                          env=installs.image_env(bin_dir, CHECK_PY_LINGER="0", **env))
+                          env=installs.image_env(bin_dir, CHECK_PY_LINGER="0", OMP_NUM_THREADS="1", **env))
     assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]
     sections = re.split(r"^Checking (\S+)\.ipynb .*$", done.stdout, flags=re.MULTILINE)[1:]
     return {name: said_in(text) for name, text in zip(sections[::2], sections[1::2])}

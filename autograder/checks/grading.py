@@ -40,7 +40,7 @@ class _Capture:
 
 def pytest_args(notebook: Path, assignment: Assignment, settings: Settings, visible_only: bool) -> list[str]:
     args = [
-        # The visible checks first: each function's first check is the one students ran with check.py.
+        # The visible checks (the plugin runs each function's first, the ones students ran with check.py).
         str(Path(visible_checks.__file__)), str(assignment.tests_dir), "-p", "autograder.checks.plugin",
         "--submission", str(notebook), "--assignment", assignment.name, "--course", str(assignment.course),
         "--notebook-timeout", str(settings.notebook_timeout), "--sandbox", settings.sandbox,

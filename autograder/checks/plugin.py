@@ -105,6 +105,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(
                 f"{item.nodeid} does not say which student function it grades: "
                 "add @pytest.mark.student_function(\"name\") (or a module-level pytestmark).")
+    graded = [item for item in items if item.get_closest_marker("student_function") is not None]
+    if graded and config.getoption("submission"):
+        _in_function_order(items, assignment_of(config))
+
+
+def _in_function_order(items: list[pytest.Item], assignment: Assignment) -> None:
+    """Each function's checks together, its visible ones first, in the contract's order: a function's
+    checks run in one fork of the notebook's process, so they are not spread over several."""
+    order = {function.name: index for index, function in enumerate(assignment.functions)}
+
+    def key(item: pytest.Item) -> tuple[int, bool]:
+        marker = item.get_closest_marker("student_function")
+        return order.get(marker.args[0] if marker else "", len(order)), item.get_closest_marker("visible") is None
+
+    items.sort(key=key)  # stable: the hidden checks keep their order
 
 
 def _message(excinfo: pytest.ExceptionInfo) -> tuple[str, str]:

@@ -11,10 +11,14 @@ socket is in it: nothing is left behind.
 
 Protocol, one newline-ended JSON message at a time on a stream socket (macOS has no SOCK_SEQPACKET):
   warm   -> "ready"
-  client -> {"op": "fork"} with three fds (the runner's input, its output, its stdout and stderr)
-  warm   -> {"pid": pid}                   the runner's pid; it is the leader of its own session
-  client -> {"op": "end", "grace": s}      warm -> {"status": exit status}
-  client -> {"op": "stop"}                 the warm process ends
+  client -> {"op": "check", "notebook": path, "classroom": bool, "env": {...}} with one fd, where
+            the check writes what the student reads
+  warm   -> {"pid": pid}          the driver checking it (a fork, leading its own session: the client
+                                  ends it on Ctrl-C); it runs the notebook in runners it forks itself
+  warm   -> {"status": code}      once the driver ended: 0 when every visible check passed
+  client -> {"op": "stop"}        the warm process ends
+
+So ``python check.py`` itself never imports torch: it relays what the driver writes.
 """
 
 from __future__ import annotations
@@ -34,9 +38,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import cells, inputs, memo, release_files
+from . import cells, inputs, local_runner, memo, release_files
 
 LINGER = 300.0  # seconds the shared warm process waits in the background for the next check
+# What a check's report needs from the student's shell: GitHub Actions' files, and the checker's limits.
+CLIENT_ENV = ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "CHECK_PY_LINGER", "COLUMNS")
 
 
 def linger() -> float:
@@ -55,6 +61,7 @@ def warm_up() -> None:
     the same model reuses)."""
     import torch
 
+    local_runner.THREADS = torch.get_num_threads()
     torch.set_num_threads(1)  # before any op: a process with an intra-op pool must not fork
     import IPython.core.interactiveshell  # noqa: F401
     from IPython.core.inputtransformer2 import TransformerManager
@@ -87,75 +94,50 @@ def warm_up() -> None:
 
 
 def serve(control: socket.socket, listener: socket.socket | None = None) -> str | None:
-    """Answer one client: fork runners, end them. "stop" when asked to end."""
-    child = None
-    try:
-        control.sendall(b"ready\n")
-        while True:
-            message, fds, _, _ = socket.recv_fds(control, 65536, 3)  # the fds come with the first byte
-            if not message:
-                return None
-            request = json.loads(message + _line(control) if not message.endswith(b"\n") else message)
-            op = request.get("op")
-            if op == "fork" and len(fds) == 3:
-                child = _fork_runner(fds, control, listener)
-                reply = {"pid": child}
-            elif op == "end":
-                reply = {"status": _end(child, float(request.get("grace", 0.0)))}
-                child = None
-            else:
-                return "stop"
+    """Answer one client: check its notebooks, one at a time. "stop" when asked to end."""
+    control.sendall(b"ready\n")
+    while True:
+        message, fds, _, _ = socket.recv_fds(control, 65536, 1)  # the fd comes with the first byte
+        if not message:
+            return None
+        request = json.loads(message + _line(control) if not message.endswith(b"\n") else message)
+        if request.get("op") != "check" or len(fds) != 1:
             for fd in fds:
                 os.close(fd)
-            control.sendall(json.dumps(reply).encode() + b"\n")
-    finally:
-        _end(child)
+            return "stop"
+        driver = _fork_driver(request, fds[0], control, listener)
+        os.close(fds[0])
+        control.sendall(json.dumps({"pid": driver}).encode() + b"\n")
+        control.sendall(json.dumps({"status": local_runner.end(driver, grace=86400)}).encode() + b"\n")
 
 
-def _fork_runner(fds: list[int], control: socket.socket, listener: socket.socket | None) -> int:
-    from .runner import Runner
+def _fork_driver(request: dict, output: int, control: socket.socket, listener: socket.socket | None) -> int:
+    """A fork that checks one notebook (running it in runners it forks itself) and writes the report."""
+    from .saved_notebook import check_and_report
 
     pid = os.fork()
     if pid:
         return pid
-    try:  # the runner, in the release folder, as the grader runs it; it keeps neither socket
+    code = 2
+    try:
         control.close()
         if listener is not None:
             listener.close()
         os.setsid()
-        to_runner, from_runner, output = fds
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # a stopped check ends its runners first
         os.dup2(output, 1)
         os.dup2(output, 2)
-        os.chdir(release_files.FOLDER)
-        sys.path[0] = ""
-        Runner(to_runner, from_runner).serve()
-    except SystemExit:
-        pass
+        os.environ.update({k: str(v) for k, v in request.get("env", {}).items()})
+        passed = check_and_report(Path(request["notebook"]), bool(request.get("classroom")))
+        code = 0 if passed else 1
+    except BaseException:  # noqa: BLE001 - said on the student's terminal, then the driver ends
+        import traceback
+
+        traceback.print_exc()
     finally:
         sys.stdout.flush()
-        os._exit(0)
-
-
-def _end(pid: int | None, grace: float = 0.0) -> int | None:
-    """End a runner and its session; its exit status (negative: the signal that ended it)."""
-    if pid is None:
-        return None
-    deadline = time.monotonic() + grace
-    while True:
-        done, raw = os.waitpid(pid, os.WNOHANG)
-        if done or time.monotonic() >= deadline:
-            break
-        time.sleep(0.02)
-    for kill in (os.killpg, os.kill):  # its whole session: whatever the notebook started
-        try:
-            kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    if not done:
-        _, raw = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(raw)
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def serve_own(control: socket.socket) -> None:
@@ -300,33 +282,6 @@ def stop() -> str:
 # ---------------------------------------------------------------- the client
 
 
-class LocalRunner:
-    """A runner forked by the warm process: the child handle a ``Channel`` talks through."""
-
-    sandboxed = False
-
-    def __init__(self, warm: WarmProcess):
-        self.warm = warm
-        to_child_r, self.to_child = os.pipe()
-        self.from_child, from_child_w = os.pipe()
-        output_r, output_w = os.pipe()
-        theirs = [to_child_r, from_child_w, output_w]
-        try:
-            socket.send_fds(warm.control, [json.dumps({"op": "fork"}).encode() + b"\n"], theirs)
-            self.pid = json.loads(_line(warm.control))["pid"]
-        finally:
-            for fd in theirs:
-                os.close(fd)
-        self.output = os.fdopen(output_r, "rb")
-
-    def finish(self, grace: float = 0.0) -> int | None:
-        self.warm.control.sendall(json.dumps({"op": "end", "grace": grace}).encode() + b"\n")
-        return json.loads(_line(self.warm.control))["status"]
-
-    def exceeded(self) -> str | None:
-        return None
-
-
 class WarmProcess:
     """A connection to a warm process, for all the notebooks one ``python check.py`` checks and every
     restart after a cell or call ran out of time. With a linger time (the default), it is shared: the
@@ -350,8 +305,26 @@ class WarmProcess:
         raise RuntimeError("the checker could not start torch and IPython; run `python -c \"import torch, "
                            "IPython\"` to see why")
 
-    def spawn(self) -> LocalRunner:
-        return LocalRunner(self)
+    def check(self, notebook: Path, classroom: bool = False, out=sys.stdout) -> bool:
+        """Check ``notebook`` in the warm process, relaying what it writes to ``out``; whether every
+        visible check passed. Ctrl-C ends the check, not the warm process."""
+        read, write = os.pipe()
+        env = {key: os.environ[key] for key in CLIENT_ENV if key in os.environ}
+        request = {"op": "check", "notebook": str(notebook.resolve()), "classroom": classroom, "env": env}
+        try:
+            socket.send_fds(self.control, [json.dumps(request).encode() + b"\n"], [write])
+        finally:
+            os.close(write)
+        driver = json.loads(_line(self.control))["pid"]
+        try:
+            with os.fdopen(read, "rb") as report:
+                for line in report:
+                    out.write(line.decode(errors="replace"))
+                    out.flush()
+            return json.loads(_line(self.control))["status"] == 0
+        except KeyboardInterrupt:
+            _stop_driver(driver)
+            raise
 
     def _start(self, *args: str, pass_fds=()) -> subprocess.Popen:
         self.started = True
@@ -396,3 +369,19 @@ class WarmProcess:
             except ProcessLookupError:
                 pass
             self.process.wait()
+
+
+def _stop_driver(driver: int) -> None:
+    """End a check: the driver ends its runners on SIGTERM (their own sessions), SIGKILL if it must."""
+    for sig, wait in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 0.0)):
+        try:
+            os.killpg(driver, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(driver, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)

@@ -240,6 +240,9 @@ class Runner:
         pid = os.fork()
         if pid == 0:
             self.pid = os.getpid()
+            # One torch thread in the fork: the cells may have started a pool of OpenMP threads, which a
+            # forked process must not use; a check's calls are small.
+            self.threads = 1 if self.threads is not None else None
             self.send({"event": "isolated"})
             return
         _, status = os.waitpid(pid, 0)
