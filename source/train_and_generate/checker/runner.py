@@ -39,6 +39,7 @@ functions in place of a notebook function the called one uses, for that call onl
 (training steps) and returns the list of their values.
 """
 
+import gc
 import os
 import re
 import sys
@@ -237,6 +238,7 @@ class Runner:
         take over when the fork ends (released, or ended by a call)."""
         sys.stdout.flush()
         sys.stderr.flush()
+        gc.freeze()  # the fork's garbage collector leaves the notebook's objects, and their pages, alone
         pid = os.fork()
         if pid == 0:
             self.pid = os.getpid()
@@ -246,6 +248,7 @@ class Runner:
             self.send({"event": "isolated"})
             return
         _, status = os.waitpid(pid, 0)
+        gc.unfreeze()
         self.send({"event": "resumed", "status": os.waitstatus_to_exitcode(status)})
 
     def fresh_torch_state(self) -> None:

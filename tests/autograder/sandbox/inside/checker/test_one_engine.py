@@ -60,14 +60,19 @@ def test_the_checker_and_the_grader_say_the_same(graded, student_venv, tmp_path)
 
 
 def test_what_a_check_leaves_behind_never_reaches_the_next(tmp_path):
-    """A correct generate that turns grad mode off, makes float64 the default and moves the random
-    generator, and never puts them back; train_step, checked after it, is correct too: both earn
-    their points, as every other function does."""
-    leaky = tg.BOOK["generate"].replace(
-        "    return idx", "    torch.set_grad_enabled(False)\n    torch.set_default_dtype(torch.float64)\n"
-                          "    torch.rand(1000)\n    return idx")
-    assert leaky != tg.BOOK["generate"]
-    corpus.write(tg.with_answers(generate=leaky), tmp_path / "in" / "leaky_generate.ipynb")
+    """A correct input_target_pairs, checked first, that turns grad mode off, makes float64 the
+    default, moves the random generator and, when the checks call it (not the notebook's own data
+    cell, which uses windows of 64), replaces torch's cross_entropy, and never puts any of it back;
+    calc_loss_batch, checked after it, uses cross_entropy and builds float32 models, and train_step
+    needs gradients: every function earns its points."""
+    leaky = tg.BOOK["input_target_pairs"].replace(
+        "    return torch.stack(inputs), torch.stack(targets)",
+        "    torch.set_grad_enabled(False)\n    torch.set_default_dtype(torch.float64)\n    torch.rand(1000)\n"
+        "    if max_length != 64:\n"
+        "        torch.nn.functional.cross_entropy = lambda *args, **kwargs: torch.tensor(0.0)\n"
+        "    return torch.stack(inputs), torch.stack(targets)")
+    assert leaky != tg.BOOK["input_target_pairs"]
+    corpus.write(tg.with_answers(input_target_pairs=leaky), tmp_path / "in" / "leaky_pairs.ipynb")
     result = grade_directory(tmp_path / "in", tmp_path / "out", load_assignment("train_and_generate"),
                              Settings(jobs=1)).results[0]
     assert result.score == result.max_score, [(f.name, f.checks[0].message) for f in result.functions if not f.passed]
