@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import torch
 
-from autograder.sandbox.inside.checker.judge import Outcome, holds
+from autograder.sandbox.inside.checker.judge import Outcome, shown_mistakes
 from solutions import tokens_and_loss as reference
 
 TORCH_LOSS_OPS = frozenset({"aten.nll_loss_forward", "aten.nll_loss2d_forward", "aten.nll_loss_nd", "aten.nll_loss",
@@ -124,14 +124,7 @@ def mistakes_for(function: str, args: tuple) -> list[dict]:
 
 
 def hints_for(attempt: Attempt) -> list[Hint]:
-    """The hints whose mistake this attempt shows (a detector that fails to apply simply does not fire)."""
+    """The hints whose mistake this attempt shows, found as the judge finds them."""
     by_name = {hint.name: hint for hint in HINTS}
-    return [by_name[m["name"]] for m in mistakes_for(attempt.function, attempt.args)
-            if _safely(holds, m["when"], Outcome("", attempt.value, attempt.error, frozenset(attempt.ops)))]
-
-
-def _safely(test, *args) -> bool:
-    try:
-        return bool(test(*args))
-    except Exception:  # noqa: BLE001 - an odd value must not break feedback
-        return False
+    outcome = Outcome("", attempt.value, attempt.error, frozenset(attempt.ops))
+    return [by_name[name] for name, _ in shown_mistakes(mistakes_for(attempt.function, attempt.args), outcome)]

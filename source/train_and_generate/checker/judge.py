@@ -244,11 +244,17 @@ def judge(call: dict, value: Any = None, error: str = "", ops: set = frozenset()
         message = next((m for m in (failure(e, outcome) for e in call["expect"]) if m), None)
         if message is None:
             return Verdict(True)
+    return Verdict(False, message, shown_mistakes(call["mistakes"], outcome))
+
+
+def shown_mistakes(mistakes: list[dict], outcome: Outcome) -> list[tuple[str, str]]:
+    """(name, hint) of every known mistake whose outcome this is; one that cannot apply to an odd
+    value simply does not show."""
     found = []
-    for mistake in call["mistakes"]:
+    for mistake in mistakes:
         try:
             if holds(mistake["when"], outcome):
                 found.append((mistake["name"], mistake["text"]))
         except Exception:  # noqa: BLE001 - an odd value must not break feedback
             continue
-    return Verdict(False, message, found)
+    return found

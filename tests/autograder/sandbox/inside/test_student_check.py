@@ -177,6 +177,19 @@ def test_stale_checks_are_named(assignment, tmp_path):
         "checks.pt differs from the grader's visible checks"]
 
 
+def test_an_engine_change_is_told_apart_from_an_assignment_s(assignment, tmp_path):
+    """Every release ships the engine, so a change to it makes every release stale at once: validate
+    says so in one line (and `student-checker --all` rewrites them); a change to one assignment's
+    checks is that assignment's alone."""
+    folder = Path(shutil.copytree(RELEASE, tmp_path / "release"))
+    judge = folder / "checker" / "judge.py"
+    judge.write_text(judge.read_text() + "\n# edited\n")
+    problems = release_checks.stale(assignment, folder)
+    assert problems == ["checker/ differs from the kit's engine, autograder/sandbox/inside/checker/"]
+    assert [release_checks.engine_changed(problem) for problem in problems] == [True]
+    assert not release_checks.engine_changed("checks.pt differs from the grader's visible checks")
+
+
 def _solution_lines() -> set[str]:
     """Every line of every solution: every source notebook's solution regions, and solutions/ (but
     gpt2.py, which ships to students on purpose)."""
