@@ -10,6 +10,10 @@ the random generator moved, checked before a correct ``train_step``.
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import pytest
 
 from autograder.assignment import load_assignment
@@ -19,6 +23,9 @@ from tests import agreement, corpus
 from tests import train_and_generate_corpus as tg
 
 AFTER_SETUP = 3
+# Shorter limits than the assignment's (20 s a cell, 10 s a call), on both sides alike: the hangs here
+# cost each side one cell limit and one call limit, and the suite has a budget.
+CELL, CALL = 8.0, 4.0
 LOOP = "def perplexity(loss):\n    while True:\n        pass"
 NOTEBOOKS = {
     # name: (the notebook, what every function gets: PASS, or FAIL for those named)
@@ -28,7 +35,7 @@ NOTEBOOKS = {
                             {AFTER_SETUP: "%pip --version\n!ls\nx = 1",
                              AFTER_SETUP + 1: "%%capture\nprint('hidden')"}), set()),
     "endless_loop": (corpus.with_answers(perplexity=LOOP), {"perplexity"}),
-    "slow_untagged_cell": (corpus.build(corpus.SEED, {AFTER_SETUP: "import time\ntime.sleep(60)"}), set()),
+    "slow_untagged_cell": (corpus.build(corpus.SEED, {AFTER_SETUP: "import time\ntime.sleep(30)"}), set()),
 }
 
 
@@ -37,8 +44,8 @@ def graded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("one-engine")
     for name, (notebook, _) in NOTEBOOKS.items():
         corpus.write(notebook, folder / f"{name}.ipynb")
-    results = grade_directory(folder, tmp_path_factory.mktemp("one-engine-graded"),
-                              load_assignment("tokens_and_loss"), Settings(jobs=2)).results
+    results = grade_directory(folder, tmp_path_factory.mktemp("one-engine-graded"), load_assignment("tokens_and_loss"),
+                              Settings(jobs=2, cell_timeout=CELL, call_timeout=CALL)).results
     return {r.student: r for r in results} | {"_folder": folder}
 
 
@@ -50,13 +57,16 @@ def test_the_grader_grades_them_as_a_student_expects(graded, name):
 
 def test_the_checker_and_the_grader_say_the_same(graded, student_venv, tmp_path):
     notebooks = [graded["_folder"] / f"{name}.ipynb" for name in NOTEBOOKS]
-    checker = agreement.checker_said(student_venv, corpus.ROOT / "release" / "tokens_and_loss", notebooks, tmp_path)
+    release = Path(shutil.copytree(corpus.ROOT / "release" / "tokens_and_loss", tmp_path / "limited" / "release"))
+    limits = json.loads((release / "checks.json").read_text())
+    (release / "checks.json").write_text(json.dumps({**limits, "cell_timeout": CELL, "call_timeout": CALL}))
+    checker = agreement.checker_said(student_venv, release, notebooks, tmp_path)
     assert {name: checker[name] for name in NOTEBOOKS} == {name: agreement.grader_said(graded[name])
                                                            for name in NOTEBOOKS}
     # A loop costs one cell limit and one call limit, on both sides: the notebook's own cell that calls
     # the function is left out, then the function's call is stopped.
     status, message = checker["endless_loop"]["perplexity"]
-    assert status == "FAIL" and "did not return within 10 s (an endless loop?)" in message
+    assert status == "FAIL" and f"did not return within {CALL:g} s (an endless loop?)" in message
 
 
 def test_what_a_check_leaves_behind_never_reaches_the_next(tmp_path):
