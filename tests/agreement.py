@@ -43,23 +43,10 @@ def _check_py(bin_dir: Path, release: Path, notebooks: list[Path], tmp: Path, en
 
 
 def said_in(text: str) -> Said:
-    """What check.py printed for one notebook: each function's PASS or FAIL and its message (without hints)."""
-    said, current, lines = {}, None, []
-    for line in text.splitlines() + ["PASS  _end"]:
-        found = re.match(r"^(PASS|FAIL)  (\w+)$", line)
-        if found:
-            if current:
-                message = " ".join(lines).split(" Hint: ")[0]
-                said[current[1]] = (current[0], one_line(message))
-            current, lines = found.groups(), []
-        elif current and line.startswith("      "):
-            lines.append(line.strip())
-        elif current and line.strip():
-            current_done = " ".join(lines).split(" Hint: ")[0]
-            said[current[1]] = (current[0], one_line(current_done))
-            current, lines = None, []
-    said.pop("_end", None)
-    return said
+    """What check.py printed for one notebook: each function's PASS or FAIL and its message (without
+    hints): a verdict line, then the message and hints indented under it."""
+    blocks = re.findall(r"^(PASS|FAIL)  (\w+)\n((?: {6}.*(?:\n|$))*)", text, re.MULTILINE)
+    return {name: (status, one_line(body).split(" Hint: ")[0]) for status, name, body in blocks}
 
 
 def grader_said(result) -> Said:
