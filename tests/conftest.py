@@ -71,6 +71,7 @@ def write_corpus(directory: Path) -> None:
     for name, make in corpus.AS_SAVED.items():
         corpus.write(make(), directory / f"{name}.ipynb")
     (directory / "byte_order_mark.ipynb").write_bytes(b"\xef\xbb\xbf" + nbformat.writes(corpus.with_answers()).encode())
+    (directory / "nbformat_3.ipynb").write_bytes(corpus.nbformat_3(corpus.with_answers()))
 
 
 @pytest.fixture(scope="session")

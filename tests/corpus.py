@@ -196,15 +196,24 @@ def _executed(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return notebook
 
 
-def colab() -> nbformat.NotebookNode:
-    """Saved by Google Colab: its metadata, a pip cell and a shell escape, outputs kept."""
-    notebook = _executed(build(SEED, {3: "!pip install -q tiktoken\n%matplotlib inline\n!ls"}))
+def colab(notebook: nbformat.NotebookNode | None = None) -> nbformat.NotebookNode:
+    """Saved by Google Colab: its metadata, a pip cell and a shell escape, outputs kept, and every cell's
+    own metadata (nbgrader's included) replaced by Colab's."""
+    notebook = _executed(notebook or build(SEED, {3: "!pip install -q tiktoken\n%matplotlib inline\n!ls"}))
     notebook.metadata = {"colab": {"provenance": [], "toc_visible": True}, "accelerator": "GPU",
                          "kernelspec": {"name": "python3", "display_name": "Python 3"},
                          "language_info": {"name": "python"}}
     for cell in notebook.cells:
-        cell.metadata = {**cell.metadata, "colab": {"base_uri": "https://localhost:8080/"}, "outputId": cell["id"]}
+        cell.metadata = {"colab": {"base_uri": "https://localhost:8080/"}, "outputId": cell["id"]}
     return notebook
+
+
+def nbformat_3(notebook: nbformat.NotebookNode) -> bytes:
+    """The notebook as an old Jupyter saved it: nbformat 3, its cells in a worksheet."""
+    import json
+
+    return json.dumps(nbformat.v4.convert.downgrade(nbformat.reads(nbformat.writes(notebook), as_version=4)),
+                      indent=1).encode()
 
 
 def vscode() -> nbformat.NotebookNode:

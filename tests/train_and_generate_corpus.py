@@ -203,3 +203,151 @@ def notebooks() -> dict[str, nbformat.NotebookNode]:
     made.update({name: with_answers(**answers) for name, answers in STYLES.items()})
     made.update({m.name: with_answers(**{m.function: m.code}) for m in MISTAKES})
     return made
+
+
+# ------------------------------------------------------------------ notebooks that probe the grader
+# Each is a class of notebook that once got the wrong grade: honest work that lost points, or a
+# gamed grade. ``lost`` is the functions it must lose, ``changed`` what it must be flagged for
+# ("needs a look", naming what it changed), ``note`` a note it must get; ``why`` says why that is fair.
+
+SUMMED = next(m.code for m in MISTAKES if m.name == "loss_summed")
+
+
+@dataclass(frozen=True)
+class Probe:
+    name: str
+    answers: dict[str, str]
+    lost: tuple[str, ...]
+    why: str
+    changed: tuple[str, ...] = ()
+    extra_cells: tuple[tuple[int, str], ...] = ()
+
+    def notebook(self) -> nbformat.NotebookNode:
+        return corpus.build({**BOOK, **self.answers}, dict(self.extra_cells), release=RELEASE)
+
+
+def _setup_position() -> int:
+    """Just after the release's setup cell, where a student's own extra cell goes."""
+    notebook = nbformat.read(RELEASE, as_version=4)
+    return next(i for i, cell in enumerate(notebook.cells)
+                if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "setup") + 1
+
+
+BOOK_NO_ZERO_GRAD = _book("train_step", "    optimizer.zero_grad()\n", "")
+
+PROBES = (
+    # -------- honest work: a mistake in calc_loss_batch costs calc_loss_batch alone, however it is reached
+    Probe("callee_by_default_argument", {
+        "calc_loss_batch": SUMMED,
+        "train_step": BOOK["train_step"].replace("device):", "device, loss_fn=calc_loss_batch):")
+                                       .replace("loss = calc_loss_batch(", "loss = loss_fn("),
+        "calc_loss_loader": "batch_loss = calc_loss_batch\n" + BOOK["calc_loss_loader"].replace(
+            "loss = calc_loss_batch(", "loss = batch_loss(")},
+        ("calc_loss_batch",),
+        "the summed loss is calc_loss_batch's mistake; train_step holds it as a default argument and "
+        "calc_loss_loader through an alias, and both get the stand-in as if they named it"),
+    Probe("callee_in_closure_and_partial", {
+        "calc_loss_batch": SUMMED,
+        "calc_loss_loader": "import functools\n\ndef _make_loader(batch_loss):\n" + "\n".join(
+            "    " + line for line in BOOK["calc_loss_loader"].replace("loss = calc_loss_batch(", "loss = batch_loss(")
+            .strip("\n").splitlines())
+        + "\n    return calc_loss_loader\n\ncalc_loss_loader = _make_loader(calc_loss_batch)\n",
+        "train_step": "import functools\n" + BOOK["train_step"].replace(
+            "    loss = calc_loss_batch(input_batch, target_batch, model, device)",
+            "    loss = _loss(input_batch, target_batch, model)")
+        + "\n_loss = functools.partial(calc_loss_batch, device='cpu')\n"},
+        ("calc_loss_batch",),
+        "the loader closes over calc_loss_batch and train_step calls a functools.partial of it: the same function"),
+    # -------- honest variants the guard must not flag
+    Probe("helpers_seeds_and_no_grad", {
+        "generate": "@torch.no_grad()\n" + BOOK["generate"],
+        "calc_loss_batch": "class Flatten(torch.nn.Module):\n    def forward(self, x):\n"
+                           "        return x.flatten(0, 1)\n\n"
+                           + BOOK["calc_loss_batch"].replace("logits.flatten(0, 1)", "Flatten()(logits)")},
+        (), "a helper module, a seed set in a cell and @torch.no_grad() on generate change nothing of torch's",
+        extra_cells=((_setup_position(), "torch.manual_seed(123)\nimport torch.nn.functional as F\n"
+                                        "optimizer = torch.optim.AdamW(torch.nn.Linear(2, 2).parameters(), "
+                                        "lr=1e-3)"),)),
+    Probe("book_code_in_other_cells", {
+        "input_target_pairs": BOOK["generate"] + BOOK["input_target_pairs"],
+        "generate": "",
+        "calc_loss_batch": BOOK["train_step"] + BOOK["calc_loss_batch"],
+        "train_step": "# train_step is defined above, with calc_loss_batch\n"},
+        (), "the book's code, split over the cells in another order, is the book's code"),
+    # -------- gamed grades
+    Probe("detects_the_stand_in", {
+        "train_step": "_own_loss = calc_loss_batch\n" + BOOK["train_step"].replace(
+            "    optimizer.zero_grad()\n",
+            "    if calc_loss_batch is not _own_loss or calc_loss_batch.__name__ != 'calc_loss_batch':\n"
+            "        optimizer.zero_grad()\n")},
+        ("train_step",),
+        "train_step clears the gradients only when it sees something other than its own calc_loss_batch: the "
+        "student's calc_loss_batch passed its checks, so no stand-in is ever used, and the missing zero_grad shows"),
+    Probe("optimizer_patched", {"train_step": BOOK_NO_ZERO_GRAD},
+        ("train_step",), "a patched SGD that clears gradients itself would hide the missing zero_grad; the "
+                         "checks build the optimizer from torch's own class, put back",
+        changed=("torch.optim.SGD.__init__", "torch.optim.SGD.step"),
+        extra_cells=((_setup_position(),
+                      "_init, _step = torch.optim.SGD.__init__, torch.optim.SGD.step\n"
+                      "def _clearing_init(self, params, *args, **kwargs):\n"
+                      "    params = list(params)\n"
+                      "    for p in params:\n"
+                      "        p.grad = None\n"
+                      "    _init(self, params, *args, **kwargs)\n"
+                      "def _clearing_step(self, closure=None):\n"
+                      "    result = _step(self, closure)\n"
+                      "    self.zero_grad()\n"
+                      "    return result\n"
+                      "torch.optim.SGD.__init__, torch.optim.SGD.step = _clearing_init, _clearing_step"),)),
+    Probe("backward_patched", {"train_step": BOOK_NO_ZERO_GRAD},
+        ("train_step",), "a backward that clears old gradients first would hide the missing zero_grad",
+        changed=("torch.Tensor.backward",),
+        extra_cells=((_setup_position(),
+                      "_backward = torch.Tensor.backward\n"
+                      "def _clean_backward(self, *args, **kwargs):\n"
+                      "    for p in _MODEL_PARAMS:\n"
+                      "        p.grad = None\n"
+                      "    return _backward(self, *args, **kwargs)\n"
+                      "_MODEL_PARAMS = []\n"
+                      "_parameters = torch.nn.Module.parameters\n"
+                      "def _remembering(self, recurse=True):\n"
+                      "    found = list(_parameters(self, recurse))\n"
+                      "    _MODEL_PARAMS[:] = found\n"
+                      "    return iter(found)\n"
+                      "torch.Tensor.backward = _clean_backward\n"
+                      "torch.nn.Module.parameters = _remembering"),)),
+    Probe("model_patched", {},
+        (), "the book's answers are right whatever the notebook did to GPTModel: the checks build the model "
+            "from the class as it shipped, so the grade stands, and the instructor is told",
+        changed=("gpt2.GPTModel.forward",),
+        extra_cells=((_setup_position(), "from gpt2 import GPTModel\nGPTModel.forward = lambda self, idx: "
+                                         "torch.zeros(idx.shape[0], idx.shape[1], 97)"),)),
+    Probe("samples_well_with_one_token_only", {
+        "generate": BOOK["generate"].replace("        idx_cond = idx[:, -context_size:]\n",
+                                             "        idx_cond = idx[:, -context_size:] if temperature == 0.0 "
+                                             "else idx[:, -1:]\n")},
+        ("generate",), "sampling from the last token alone is not sampling from the model given its context"),
+    Probe("generate_scales_the_weights", {
+        "generate": BOOK["generate"].replace("    return idx\n", "    with torch.no_grad():\n"
+                                             "        for p in model.parameters():\n"
+                                             "            p.mul_(0.5)\n    return idx\n")},
+        ("generate",), "generate must only read the model it samples from"),
+    Probe("loss_changes_its_targets", {
+        "calc_loss_batch": BOOK["calc_loss_batch"].replace("    return loss\n",
+                                                           "    target_batch.zero_()\n    return loss\n")},
+        ("calc_loss_batch",), "a loss must leave the batch it was given as it was"),
+    Probe("loader_wrong_after_a_wrong_loss", {
+        "calc_loss_batch": SUMMED,
+        "calc_loss_loader": next(m.code for m in MISTAKES if m.name == "divides_by_loader_length")},
+        ("calc_loss_batch", "calc_loss_loader"),
+        "two mistakes, two functions: the loader is judged with the stand-in, and told so"),
+    Probe("loss_without_gradients", {
+        "calc_loss_batch": BOOK["calc_loss_batch"].replace(
+            "    logits = model(input_batch)\n"
+            "    loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), target_batch.flatten())\n",
+            "    with torch.no_grad():\n        logits = model(input_batch)\n"
+            "        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), target_batch.flatten())\n"
+            "    loss.requires_grad_()\n")},
+        ("calc_loss_batch",), "a loss computed without gradients has the right number and trains nothing; "
+                              "train_step, given the stand-in, keeps its points"),
+)

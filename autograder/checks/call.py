@@ -28,6 +28,8 @@ class Call:
     after: list = field(default_factory=list)  # what to read back: argument indexes, "self"
     stand_in: dict = field(default_factory=dict)  # {notebook function: the assignment's stand-in}
     repeat: int = 1
+    kwargs: dict = field(default_factory=dict)  # arguments passed by name, as the notebook's own examples pass them
+    grad: bool = True  # False: the call runs under torch.no_grad(), as the notebook (and the book) call it
 
     def __post_init__(self) -> None:
         validate(self.data)
@@ -38,8 +40,10 @@ class Call:
         data = {"function": self.function, "shown": self.shown, "args": list(self.args),
                 "expect": list(self.expect), "mistakes": list(self.mistakes)}
         optional = {"build": self.build, "method": self.method, "after": list(self.after),
-                    "stand_in": dict(self.stand_in), "repeat": self.repeat}
+                    "stand_in": dict(self.stand_in), "repeat": self.repeat, "kwargs": dict(self.kwargs)}
         data.update({key: value for key, value in optional.items() if value not in (None, [], {}, 1)})
+        if not self.grad:
+            data["grad"] = False
         return data
 
 

@@ -28,10 +28,10 @@ BAR_COLOUR = "#0969da"
 
 def status(result: SubmissionResult) -> str:
     """How grading went for one submission: graded, unusable, stopped (time, memory, crash), needs a look
-    (instructor material, a symbolic link) or grader error."""
+    (instructor material, a symbolic link, changed classes of torch or the kit) or grader error."""
     if result.grader_errors:
         return "grader error"
-    if result.review:
+    if result.review or result.look:
         return "needs a look"
     if result.unusable:
         return "unusable"

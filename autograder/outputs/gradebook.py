@@ -107,7 +107,8 @@ def record(results: Iterable[SubmissionResult], assignment: Assignment, db_url: 
                 grade.auto_score = function.score
                 grade.needs_manual_grade = bool(result.review or result.grader_errors)
             notebook = gradebook.find_submission_notebook(assignment.name, assignment.name, result.student)
-            notebook.flagged = notebook.flagged or bool(result.review)  # formgrader's flag: a person must look
+            # formgrader's flag: a person must look
+            notebook.flagged = notebook.flagged or bool(result.review or result.look)
             gradebook.db.commit()
 
 

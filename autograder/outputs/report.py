@@ -49,6 +49,9 @@ def batch_summary(results: list[SubmissionResult], seconds: float, resumed: int 
     review = [r.student for r in results if r.review]
     if review:
         lines.append("NEEDS A LOOK (0 until you decide; see grades.csv): " + ", ".join(review))
+    look = [r.student for r in results if r.look and not r.review]
+    if look:
+        lines.append("NEEDS A LOOK (graded; see grades.csv): " + ", ".join(look))
     flagged = [r.student for r in results if r.grader_errors]
     if flagged:
         lines.append("GRADER ERRORS, grade these by hand: " + ", ".join(flagged))

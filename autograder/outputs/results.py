@@ -62,6 +62,7 @@ class SubmissionResult:
     unusable: bool = False  # the file could not be graded at all (not a notebook, nothing submitted)
     grader_errors: tuple[str, ...] = field(default=())  # for the instructor: a check that crashed
     review: str = ""  # for the instructor: why a person must look before this submission earns anything
+    look: tuple[str, ...] = ()  # for the instructor: what a person should look at; the grade stands
 
     @property
     def score(self) -> float:

@@ -102,6 +102,8 @@ def grades_csv(results: list[SubmissionResult]) -> str:
     writer.writerow(["student", "score", "max_score", *functions, "note"])
     for result in sorted(results, key=lambda r: r.student):
         note = result.notes[0] if result.notes and result.score == 0 else ""
+        if result.look:
+            note = "NEEDS A LOOK (graded): " + "; ".join(result.look)
         if result.review:
             note = "NEEDS A LOOK: " + result.review
         if result.grader_errors:

@@ -18,6 +18,7 @@ from autograder import GraderError
 from autograder.sandbox.inside.checker.cells import (  # noqa: F401  (the grader's names for them)
     REDOWNLOAD,
     SKIP_WHEN_GRADING,
+    UPGRADED,
     Cell,
     Notebook,
     Unreadable,
@@ -37,11 +38,14 @@ def parse(data: bytes, name: str = "the notebook") -> nbformat.NotebookNode:
     """The notebook in ``data``, or an UnusableNotebook saying what is wrong with the file (in the
     words the students' checker uses too: the engine reads the JSON for both)."""
     try:
-        read(data, name)
+        raw = read(data, name)
     except Unreadable as exc:
         raise UnusableNotebook(str(exc)) from None
     try:
-        return nbformat.reads(data.decode("utf-8-sig"), as_version=4)
+        notebook = nbformat.reads(data.decode("utf-8-sig"), as_version=4)
+        if UPGRADED in raw:  # the engine upgraded it too; its note says so
+            notebook[UPGRADED] = raw[UPGRADED]
+        return notebook
     except RecursionError:
         raise UnusableNotebook(nested(name)) from None
     except Exception as exc:  # nbformat raises several kinds for malformed notebooks

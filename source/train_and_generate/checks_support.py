@@ -17,17 +17,19 @@ def warm_up(folder: Path) -> None:
     tiktoken.get_encoding("gpt2")
 
 
-def probe_loss(input_batch, target_batch, model, device):
+def probe_loss(input_batch, target_batch, model, device=None, *_, **__):
     """A stand-in for a student's batch loss while a function that calls it is checked.
 
-    ``train_step`` and ``calc_loss_loader`` call ``calc_loss_batch``; judged with the student's own,
-    a mistake there would cost them too. So while they run, the check puts this in its place: a
-    loss of the model's output that every parameter's gradient depends on, and not the answer
-    (it is not a cross-entropy), so nothing of the reference reaches the student's process. A
-    function that computes its loss itself is judged against the real loss instead.
+    ``train_step`` and ``calc_loss_loader`` call ``calc_loss_batch``; judged with a student's own
+    that failed its checks, the mistake there would cost them too. So while they run, the check
+    puts this in its place: a loss of the model's output that every parameter's gradient depends
+    on, and not the answer (it is not a cross-entropy), so nothing of the reference reaches the
+    student's process. It takes what a caller may pass (a device by keyword, or none).
     """
-    logits = model(input_batch.to(device))
-    return (logits ** 2).mean() / 2 + 0.0 * target_batch.to(device).sum()
+    if device is not None:
+        input_batch, target_batch = (batch.to(device) for batch in (input_batch, target_batch))
+    output = model(input_batch)
+    return (output ** 2).mean() / 2 + 0.0 * target_batch.sum()
 
 
 STAND_INS = {"probe_loss": probe_loss}

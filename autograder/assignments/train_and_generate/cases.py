@@ -9,8 +9,6 @@ window sizes with strides below, at and above them, and prompts longer than the 
 
 from __future__ import annotations
 
-from functools import cache
-
 import torch
 
 from autograder.sandbox.inside.checker import inputs
@@ -48,6 +46,13 @@ def loss(spec: dict, x: torch.Tensor, y: torch.Tensor, batch_loss=reference.calc
         return float(batch_loss(x, y, model(spec), "cpu"))
 
 
+def gradients(spec: dict, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The gradients backward() on the reference loss leaves on the model's parameters."""
+    built = model(spec)
+    reference.calc_loss_batch(x, y, built, "cpu").backward()
+    return {name: parameter.grad.detach().clone() for name, parameter in built.named_parameters()}
+
+
 def steps(spec: dict, optimizer: dict, x, y, batch_loss=reference.calc_loss_batch, count: int = 1,
           zero_grad: bool = True, backward: bool = True) -> tuple[list[float], dict[str, torch.Tensor]]:
     """The loss before each of ``count`` optimizer steps in a row on this batch, and the parameters
@@ -74,18 +79,6 @@ def step(spec: dict, optimizer: dict, x, y, batch_loss=reference.calc_loss_batch
 
 def before(spec: dict) -> dict[str, torch.Tensor]:
     return dict(inputs.parameters_of(model(spec)))
-
-
-@cache
-def next_token_logits(config_key: str, seed: int) -> torch.Tensor:
-    """(vocab, vocab): the logits of the token after each single token, at position 0.
-
-    A sampling check feeds one token of context (``context_size=1``), so this table is everything
-    a correct sampler's next-token distribution can depend on."""
-    config = CONFIGS[config_key]
-    with torch.no_grad():
-        ids = torch.arange(config["vocab_size"]).view(-1, 1)
-        return model(model_spec(config, seed))(ids)[:, -1, :]
 
 
 def greedy(spec: dict, prompt: torch.Tensor, new: int, context: int, eos: int | None = None,

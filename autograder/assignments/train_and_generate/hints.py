@@ -45,17 +45,19 @@ def _after(expected: list[dict]) -> dict:
 
 
 def _rate_at_temperature_one(case: dict) -> dict | None:
-    if "rate_at_one" not in case:
+    sampled = case.get("sampled")
+    if not sampled or not sampled.get("rate"):
         return None
-    return {"all": [{"rate": case["rate_at_one"]}, {"not": {"rate": case["rate"]}}]}
+    return {"all": [{"sampled": {**sampled, "temperature": 1.0}}, {"not": {"sampled": sampled}}]}
 
 
 def _smallest_k(case: dict) -> dict | None:
     if case.get("top_k") == 1 and case.get("temperature"):  # one token kept: the least likely, every step
         return {"equal": cases.least_likely(case["spec"], case["prompt"], case["new"], case["context"])}
-    if "smallest" not in case:
+    sampled = case.get("sampled")
+    if not sampled:
         return None
-    return {"all": [{"transitions": case["smallest"]}, {"not": {"transitions": case["allowed"]}}]}
+    return {"all": [{"sampled": {**sampled, "largest": False, "rate": False}}, {"not": {"sampled": sampled}}]}
 
 
 def _not_cropped(case: dict) -> dict | None:

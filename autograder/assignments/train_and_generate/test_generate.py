@@ -39,12 +39,16 @@ def test_stops_at_the_end_token(submission):
 
 
 def test_samples_only_the_top_k(submission):
-    judged(submission, calls.generate_sampled("tiny", 14, start=5, new=300, temperature=1.0, top_k=3))
+    """From a 5-token prompt, cropped to 8: contexts of 5, 6 and 7 tokens, then always 8."""
+    judged(submission, calls.generate_sampled("tiny", 14, _prompt(5, 14)[0].tolist(), 300, 8, 1.0, 3))
 
 
-# At temperature 0.1 a correct sampler draws the likelier of the two about 76% of the time here:
-# enough tokens that a gap of over 80 (the bound at 800 steps) separates it from greedy decoding
-# (100%) and from a temperature lost after the softmax (about 54%) with room to spare.
-@pytest.mark.parametrize("config, seed, new", [("tiny", 15, 1000), ("wider", 16, 800)], ids=str)
-def test_samples_at_the_temperature(submission, config, seed, new):
-    judged(submission, calls.generate_sampled(config, seed, start=7, new=new, temperature=0.1, top_k=2, rate=True))
+# At temperature 0.1 a correct sampler draws the likelier of the two most of the time, but far from
+# always: enough tokens that the bound (a gap of about 80 at 800 steps) separates it from greedy
+# decoding (every time) and from a temperature lost after the softmax, with room to spare (the
+# tests measure both gaps). One prompt of one token (contexts 1 to 16, then 16), one of 7 cropped to 6.
+@pytest.mark.parametrize("config, seed, prompt, new, context", [("tiny", 15, 1, 1000, 16), ("wider", 16, 7, 800, 6)],
+                         ids=str)
+def test_samples_at_the_temperature(submission, config, seed, prompt, new, context):
+    ids = _prompt(prompt, seed)[0].tolist()
+    judged(submission, calls.generate_sampled(config, seed, ids, new, context, 0.1, 2, rate=True))

@@ -232,6 +232,9 @@ def main() -> None:
     control_fd, release, cache, scratch, memory, file_size, tasks, sweep, model = sys.argv[1:10]
     release, cache = Path(release), Path(cache) if cache != "-" else None
     warm_up(release, cache, model if model != "-" else None)
+    from checker import guard
+
+    guard.keep(str(release))  # torch's and the model's classes as they are before any notebook runs
     control = socket.socket(fileno=int(control_fd))
     Zygote(control, release, Path(scratch), int(memory), int(file_size), int(tasks), sweep == "sweep").serve()
 

@@ -104,6 +104,8 @@ class CallReply:
     error: StudentError | None = None
     ops: frozenset[str] = frozenset()
     after: dict[int, dict[str, Any]] = field(default_factory=dict)  # argument -> its parameters, after the call
+    changed: frozenset[str] = frozenset()  # torch's or the kit's class attributes the notebook had changed
+    watched: dict[int, dict[str, str]] = field(default_factory=dict)  # argument -> its tensors' fingerprints
 
 
 def _parameters(data: Any, asked: tuple[int, ...]) -> dict[int, dict[str, Any]]:
@@ -124,6 +126,22 @@ def _parameters(data: Any, asked: tuple[int, ...]) -> dict[int, dict[str, Any]]:
             raise wire.WireError("a parameter read back is not a [name, tensor] pair")
         states[index] = {name: tensor for name, tensor in pairs}
     return states
+
+
+def _fingerprints(data: Any, asked: tuple[int, ...]) -> dict[int, dict[str, str]]:
+    """The fingerprints of the arguments a call should only read (``inputs.fingerprints``): exactly
+    those asked for, each [index, [[name, fingerprint], ...]]; anything else is refused."""
+    if not isinstance(data, list) or [item[0] if isinstance(item, list) and item else None for item in data] \
+            != list(asked):
+        raise wire.WireError("fingerprints are not one list per argument watched")
+    kept = {}
+    for item in data:
+        if not (len(item) == 2 and isinstance(item[1], list) and all(
+                isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) and isinstance(p[1], str)
+                for p in item[1])):
+            raise wire.WireError("a fingerprint is not a [name, text] pair")
+        kept[item[0]] = {name[:300]: text[:300] for name, text in item[1]}
+    return kept
 
 
 def _str(value: Any, limit: int = 2000) -> str:
@@ -329,7 +347,8 @@ class Channel:
 
     def call(self, name: str, args: list[Any], timeout: float, after: tuple = (),
              stand_in: dict[str, str] | None = None, ops: bool = True, repeat: int = 1,
-             build: dict | None = None, method: str | None = None) -> CallReply:
+             build: dict | None = None, method: str | None = None, kwargs: dict | None = None,
+             grad: bool = True, watch: tuple = ()) -> CallReply:
         """Call a student function; raises StudentProcessEnded if the process dies or runs out of time.
         ``after``: the arguments (models) whose parameters to read back once the call returns;
         ``stand_in``: notebook functions replaced by the kit's for this call (``inputs.STAND_INS``);
@@ -350,6 +369,12 @@ class Channel:
             request["build"] = wire.encode(build, out)
         if method:
             request["method"] = method
+        if kwargs:
+            request["kwargs"] = wire.encode(dict(kwargs), out)
+        if not grad:
+            request["grad"] = False
+        if watch:
+            request["watch"] = list(watch)
         self._send(request, out)
         message, blob = self._receive(time.monotonic() + timeout)
         if message.get("event") == "resumed":  # the fork answering calls ended during this one
@@ -362,10 +387,16 @@ class Channel:
             if not isinstance(ops, list):
                 raise wire.WireError("ops is not a list")
             ops = frozenset(_str(op, 100) for op in ops[:1000])
+            changed = message.get("changed", [])
+            if not isinstance(changed, list):
+                raise wire.WireError("changed is not a list")
+            changed = frozenset(_str(item, 200) for item in changed[:50])
             if message["ok"]:
                 states = _parameters(wire.decode(message.get("after", []), blob), after)
-                return CallReply(value=wire.decode(message.get("value"), blob), ops=ops, after=states)
-            return CallReply(error=_error(message.get("error")), ops=ops)
+                kept = _fingerprints(message.get("watched", []), watch)
+                return CallReply(value=wire.decode(message.get("value"), blob), ops=ops, after=states, changed=changed,
+                                 watched=kept)
+            return CallReply(error=_error(message.get("error")), ops=ops, changed=changed)
         except (wire.WireError, KeyError, TypeError) as exc:
             self.close()
             raise StudentProcessEnded(f"the notebook's process sent a malformed reply ({exc})") from None

@@ -11,18 +11,25 @@ module alone, so their verdicts, messages and hints are one.
 The predicates, {kind: spec}:
     tensor {dtype?, shape?, hint?}   str   float {hint?}   pair "what the two are"
     item [index, shown?, predicate]  one value of a returned pair
-    equal str | tensor               close tensor, {rtol, atol?, also?: [tensor], row?, what}
+    equal str | tensor               close tensor, {rtol, atol?, also?: [tensor], row?, what,
+                                     stand_in?: {close: tensor, note}: also right, and the one shown,
+                                     when the call ran with a stand-in for a callee}
     shape [dims]   columns n   floating   nan_scalar   nan {what}   same_values {dim, values}
     no_ops [aten ops], what          ops_any [aten ops]     (the torch ops the call ran)
     params {arg, expected, atol, before?, what}   a model's parameters read back after the call
+    grads {arg, expected, rtol, atol, what}      the gradients backward() on the value left on them
     layout {arg, expected: {name: shape}, what}   the names and shapes of a module's parameters
-    transitions {...}   rate {...}   a sampled token sequence (see ``sampled``)
+    sampled {...}   a sampled token sequence, judged with the model it was given (see ``sampled``)
+
+Besides its expectations, every call must leave what it was given to read as it was: the tensors,
+lists of tensors and models among its arguments (``inputs.watched``) are fingerprinted after it and
+compared with the kit's own copies (``unchanged``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from .sampled import sampled
@@ -48,6 +55,8 @@ class Outcome:
     error: str = ""
     ops: frozenset = frozenset()
     after: dict = field(default_factory=dict)
+    stood_in: bool = False  # the call ran with a stand-in for a callee that failed its own checks
+    watched: dict = field(default_factory=dict)  # fingerprints of what it should only read, after it
 
 
 def _tensor(value) -> bool:
@@ -76,8 +85,7 @@ def _item(spec: list, value, outcome: Outcome) -> str | None:
     index, *shown, inner = spec
     if not isinstance(value, (list, tuple)) or len(value) <= index:
         return f"{outcome.shown} gave {describe(value)}, which has no value number {index + 1}."
-    return failure(inner, Outcome(shown[0] if shown else outcome.shown, value[index], outcome.error, outcome.ops,
-                                  outcome.after))
+    return failure(inner, replace(outcome, shown=shown[0] if shown else outcome.shown, value=value[index]))
 
 
 def _equal(expected, value, outcome: Outcome) -> str | None:
@@ -92,18 +100,21 @@ def _equal(expected, value, outcome: Outcome) -> str | None:
 
 
 def _close(spec: dict, value, outcome: Outcome) -> str | None:
-    """{"close": tensor, "rtol", "atol"?, "also"?, "row"?, "what"?}: a float or a tensor close to any."""
+    """{"close": tensor, "rtol", "atol"?, "also"?, "row"?, "what"?, "stand_in"?}: a float or a tensor
+    close to any; with a stand-in in place, its value is right too, and the one a message shows."""
     import torch
 
-    expected = spec["close"]
+    expected, options, what = spec["close"], [spec["close"], *spec.get("also", [])], spec.get("what", outcome.shown)
+    if outcome.stood_in and "stand_in" in spec:
+        expected, what = spec["stand_in"]["close"], what + spec["stand_in"]["note"]
+        options.insert(0, expected)
     if type(value) is float:
         value = torch.tensor(value, dtype=torch.float64)
-    what = spec.get("what", outcome.shown)
     if not _tensor(value):
         return f"{what}: expected {numbers(expected.to(torch.float64))}, got {describe(value)}."
     if "row" in spec:
         value = value[spec["row"]]
-    for option in [expected, *spec.get("also", [])]:
+    for option in options:
         if value.shape == option.shape and bool(torch.isclose(
                 value.to(torch.float64), option.to(torch.float64), rtol=spec.get("rtol", 1e-4),
                 atol=spec.get("atol", 1e-12)).all()):
@@ -134,6 +145,51 @@ def _parameters(spec: dict, value, outcome: Outcome) -> str | None:
     unchanged = all(torch.equal(got[n], t) for n, t in spec["before"].items()) if "before" in spec else False
     how = "did not change at all" if unchanged else f"differ from a correct step by up to {worst[1]:.3g} ({worst[0]})"
     return f"{spec['what']}: after the call, the model's parameters {how}."
+
+
+def _gradients(spec: dict, value, outcome: Outcome) -> str | None:
+    """The gradients ``value.backward()`` left on a model argument's parameters, close to the
+    reference loss's: a loss computed without gradients (under torch.no_grad(), detached, then
+    ``requires_grad_()``) has the right value and trains nothing."""
+    import torch
+
+    got = outcome.after.get(f"grad:{spec['arg']}") or {}
+    missing = [name for name in spec["expected"] if name not in got]
+    if len(missing) == len(spec["expected"]):
+        return (f"{spec['what']}: backward() on the loss it returned put no gradient on the model's parameters, so "
+                "training with it would change nothing. Compute the loss from the model's output with gradients "
+                "on: not under torch.no_grad(), and without .detach() or .item() on the way.")
+    if missing:
+        return f"{spec['what']}: backward() on the loss it returned put no gradient on {', '.join(missing[:3])}."
+    for name, expected in spec["expected"].items():
+        if got[name].shape != expected.shape or not bool(torch.isclose(
+                got[name].double(), expected.double(), rtol=spec["rtol"], atol=spec["atol"]).all()):
+            return (f"{spec['what']}: after backward() on the loss it returned, the gradient of {name} is not the "
+                    "cross-entropy's.")
+    return None
+
+
+def unchanged(call: dict, watched: dict) -> str | None:
+    """Whether the call left what it should only read as it was given (see ``inputs.watched``): the
+    fingerprints of its tensors after the call, against the kit's own copies'."""
+    from . import models
+    from .inputs import fingerprints
+    from .inputs import watched as watched_of
+
+    for index in watched_of(call):
+        arg = call["args"][index]
+        spec = models.spec_of(arg)
+        given = dict(fingerprints(models.reference(spec) if spec else arg))
+        left = watched.get(index)
+        if left is None:
+            return f"{call['shown']}: what it was given could not be read back after the call."
+        for name, fingerprint in given.items():
+            if left.get(name) != fingerprint:
+                what = (f"the model's parameter `{name}`" if spec else
+                        f"its argument number {index + 1}" + (f" (item {name})" if name else ""))
+                return (f"{call['shown']} changed {what}, which it should only read: a function that samples or "
+                        "computes a loss must leave its inputs as they were given.")
+    return None
 
 
 def _layout(spec: dict, value, outcome: Outcome) -> str | None:
@@ -189,8 +245,8 @@ PREDICATES: dict[str, tuple[Callable[[Any, Any, Outcome], str | None], bool]] = 
     "ops_any": (lambda spec, value, o: None if o.ops & set(spec) else f"{o.shown} ran none of {sorted(spec)}.", False),
     "params": (_parameters, False),
     "layout": (_layout, False),
-    "transitions": (lambda spec, value, o: sampled({"transitions": spec}, value), False),
-    "rate": (lambda spec, value, o: sampled({"rate": spec}, value), False),
+    "grads": (_gradients, False),
+    "sampled": (lambda spec, value, o: sampled(spec, value), False),
     "shape": _simple(lambda spec, v: _tensor(v) and list(v.shape) == list(spec), "expected another shape"),
     "columns": _simple(lambda spec, v: _tensor(v) and v.dim() == 2 and v.shape[1] == spec, "expected other columns"),
     "floating": _simple(lambda spec, v: _tensor(v) and v.is_floating_point(), "expected floating point"),
@@ -233,15 +289,16 @@ def holds(predicate: dict, outcome: Outcome) -> bool:
 
 
 def judge(call: dict, value: Any = None, error: str = "", ops: set = frozenset(),
-          after: dict | None = None) -> Verdict:
+          after: dict | None = None, stood_in: bool = False, watched: dict | None = None) -> Verdict:
     """The verdict on one call: ``value`` came back, or ``error`` was raised (a message), with ``ops``
     run; ``after`` holds what was read back once it returned (the parameters of the arguments and
-    of the instance the call names in "after")."""
-    outcome = Outcome(call["shown"], value, error, frozenset(ops), after or {})
+    of the instance the call names in "after"); ``stood_in``: a callee's stand-in was in place."""
+    outcome = Outcome(call["shown"], value, error, frozenset(ops), after or {}, stood_in, watched or {})
     if error:
         message = error
     else:
-        message = next((m for m in (failure(e, outcome) for e in call["expect"]) if m), None)
+        message = unchanged(call, outcome.watched) or next(
+            (m for m in (failure(e, outcome) for e in call["expect"]) if m), None)
         if message is None:
             return Verdict(True)
     return Verdict(False, message, shown_mistakes(call["mistakes"], outcome))

@@ -10,9 +10,13 @@ A call is a dict of plain data (so that it ships in ``checks.pt``, loaded with `
     mistakes   known mistakes: {"name", "text", "when": a predicate, or any/all/not/raised of them}
     build      for a class: {"args", "kwargs", "seed", "state": {name: tensor} | None, "train"}
     method     for a class: the method to call on the instance (default: the instance itself)
-    after      what to read back after the call: argument indexes (a model's parameters), "self"
+    after      what to read back after the call: argument indexes (what a call is meant to change in
+               them: a model's parameters), "self" (the instance), "grad:<index>" (the gradients
+               backward() on the returned value leaves on that model's parameters)
     stand_in   {notebook function: stand-in}: the assignment's stand-in for a callee, for this call
     repeat     calls in a row on the same arguments
+    kwargs     arguments passed by name (plain data), as the notebook's own examples pass them
+    grad       False: the call runs under torch.no_grad(), as the notebook calls it
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ from typing import Any
 from .judge import COMBINATORS, PREDICATES
 
 REQUIRED = {"function": str, "shown": str, "args": (list, tuple), "expect": (list, tuple), "mistakes": (list, tuple)}
-OPTIONAL = {"build": dict, "method": str, "after": (list, tuple), "stand_in": dict, "repeat": int}
+OPTIONAL = {"build": dict, "method": str, "after": (list, tuple), "stand_in": dict, "repeat": int, "kwargs": dict,
+            "grad": bool}
 BUILD = {"args": (list, tuple), "kwargs": dict, "seed": int, "state": (dict, type(None)), "train": bool}
-WHOLE = {"close": {"close", "rtol", "atol", "also", "row", "what"}, "no_ops": {"no_ops", "what"}}
+WHOLE = {"close": {"close", "rtol", "atol", "also", "row", "what", "stand_in"}, "no_ops": {"no_ops", "what"}}
 
 
 class ContractError(ValueError):
@@ -57,8 +62,11 @@ def validate(call: Any) -> dict:
     elif "method" in call:
         raise ContractError(f"{where} names a method but builds no instance ('build')")
     for item in call.get("after", ()):
-        if not (type(item) is int or item == "self"):
-            raise ContractError(f"{where}: 'after' lists argument indexes and 'self', not {item!r}")
+        if not (type(item) is int or item == "self" or (isinstance(item, str) and item.startswith("grad:")
+                                                            and item[5:].isdigit())):
+            raise ContractError(f"{where}: 'after' lists argument indexes, 'self' and 'grad:<index>', not {item!r}")
+    if not all(isinstance(name, str) and name.isidentifier() for name in call.get("kwargs", {})):
+        raise ContractError(f"{where}: 'kwargs' names are parameter names")
     if call.get("repeat", 1) < 1:
         raise ContractError(f"{where}: 'repeat' is at least 1")
     return call

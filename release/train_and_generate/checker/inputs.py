@@ -16,8 +16,10 @@ callees). The engine names no assignment, model or tokenizer.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import json
+import types
 from pathlib import Path
 from typing import Any
 
@@ -158,12 +160,17 @@ def instance_of(cls, spec: dict):
     return instance
 
 
-def called(function, args: list, repeat: int = 1) -> Any:
-    """``function(*args)``; with ``repeat``, that many calls in a row on the same objects (a model
-    and its optimizer, several steps), and the list of what each returned."""
-    if repeat == 1:
-        return function(*args)
-    return [function(*args) for _ in range(repeat)]
+def called(function, args: list, repeat: int = 1, kwargs: dict | None = None, grad: bool = True) -> Any:
+    """``function(*args, **kwargs)``, under torch.no_grad() unless ``grad``; with ``repeat``, that many
+    calls in a row on the same objects (a model and its optimizer, several steps), and the list of
+    what each returned."""
+    import torch
+
+    kwargs = kwargs or {}
+    with torch.set_grad_enabled(grad):
+        if repeat == 1:
+            return function(*args, **kwargs)
+        return [function(*args, **kwargs) for _ in range(repeat)]
 
 
 def parameters_of(model) -> list:
@@ -176,25 +183,155 @@ def state_of(module) -> list:
     return [[name, tensor.detach().clone()] for name, tensor in module.state_dict().items()]
 
 
+def read_back(value, prefix: str = "", copy: bool = True) -> list:
+    """[[name, tensor], ...] of what an argument holds after a call, copied (unless not ``copy``): a
+    model's parameters by name, a tensor itself (""), the tensors of a list by position ("[0][1]").
+    The kit reads its own copy of an argument the same way, to compare (``judge``)."""
+    import torch
+
+    if isinstance(value, torch.nn.Module):
+        return [[prefix + name, parameter.detach().clone() if copy else parameter.detach()]
+                for name, parameter in value.named_parameters()]
+    if isinstance(value, torch.Tensor):
+        return [[prefix, value.detach().clone() if copy else value.detach()]]
+    if isinstance(value, (list, tuple)):
+        return [pair for index, item in enumerate(value) for pair in read_back(item, f"{prefix}[{index}]", copy)]
+    return []
+
+
+SAMPLED_ABOVE = 1 << 20  # elements: a larger tensor is fingerprinted by a million of them, spread over it
+
+
+def fingerprints(value) -> list:
+    """[[name, fingerprint], ...] of what ``read_back`` would copy (same names): each tensor's dtype,
+    shape and the CRC-32 of its bytes (of a million elements evenly spread over it, and its first
+    and last thousands, when it is larger: an in-place change such as ``zero_()``, ``mul_()`` or
+    ``softmax_()`` reaches them). Enough to see that a call changed an argument, in milliseconds,
+    where sending a 100 MB tensor back would cost far more."""
+    import zlib
+
+    import torch
+
+    found = []
+    for name, tensor in read_back(value, copy=False):
+        flat = tensor.contiguous().view(-1)
+        if flat.numel() > SAMPLED_ABOVE:
+            step = -(-flat.numel() // SAMPLED_ABOVE)
+            flat = torch.cat([flat[:4096], flat[::step], flat[-4096:]])
+        crc = zlib.crc32(memoryview(flat.contiguous().view(torch.uint8).numpy()))
+        found.append([name, f"{str(tensor.dtype).removeprefix('torch.')} {list(tensor.shape)} {crc}"])
+    return found
+
+
+def watched(call: dict) -> list[int]:
+    """The arguments a call should only read, read back after it to see that it did: tensors, lists
+    holding them, and models (not those in its "after": those it is meant to change)."""
+    import torch
+
+    def holds_tensors(arg) -> bool:
+        if isinstance(arg, (list, tuple)):
+            return any(holds_tensors(item) for item in arg)
+        return isinstance(arg, torch.Tensor)
+
+    return [index for index, arg in enumerate(call["args"]) if index not in call.get("after", ())
+            and (holds_tensors(arg) or (is_ref(arg) and arg["ref"].startswith("model:")))]
+
+
+def read_after(items, values: list, instance, returned) -> list:
+    """What a call's "after" asks for, read once it returned: an argument (``read_back``), the
+    instance ("self", its state dict), or the gradients that ``returned.backward()`` leaves on an
+    argument's parameters ("grad:<index>": a loss must carry gradients to the model)."""
+    read, backward = [], False
+    for item in items:
+        if item == "self":
+            read.append([item, state_of(instance)])
+        elif isinstance(item, str) and item.startswith("grad:"):
+            if not backward:
+                backward = True
+                _backward(returned)
+            read.append([item, gradients_of(values[int(item[5:])])])
+        else:
+            read.append([item, read_back(values[item])])
+    return read
+
+
+def _backward(returned) -> None:
+    """``returned.backward()``, as training calls it; a value that cannot be backpropagated leaves
+    no gradients, which is what the judge then reports."""
+    import torch
+
+    if isinstance(returned, torch.Tensor) and returned.requires_grad and returned.numel() == 1:
+        try:
+            returned.backward()
+        except RuntimeError:
+            pass
+
+
+def gradients_of(model) -> list:
+    """[[name, gradient], ...] of the model's parameters that have one, copied."""
+    return [[name, parameter.grad.detach().clone()] for name, parameter in model.named_parameters()
+            if parameter.grad is not None]
+
+
+def stand_ins(call: dict, failed: set[str]) -> dict[str, str]:
+    """The stand-ins a call gets: one for each callee it names that has failed its own checks.
+
+    A callee whose checks passed is the student's own in every call: a caller cannot then behave
+    one way under the kit's stand-in and another under its own callee, to gain anything.
+    """
+    return {callee: kind for callee, kind in call.get("stand_in", {}).items() if callee in failed}
+
+
 @contextlib.contextmanager
 def standing_in(namespace: dict, stand_ins: dict[str, str]):
     """The notebook's functions named in ``stand_ins`` replaced by the assignment's stand-ins (its
-    support module's ``STAND_INS``) for the duration of a call, and put back after it, however it ends."""
+    support module's ``STAND_INS``) for the duration of a call, and put back after it, however it ends.
+
+    A caller may hold its callee in many ways: by its global name, a default argument
+    (``loss_fn=calc_loss_batch``), an alias, a closure, a ``functools.partial``. All of them hold the
+    same function object, so the stand-in goes into that object (its code is replaced by one that
+    calls the stand-in), and every way of reaching it reaches the stand-in. A callee that is not a
+    plain function (a callable object) is replaced by its name only.
+    """
     known = getattr(support(), "STAND_INS", {}) if stand_ins else {}
     unknown = set(stand_ins.values()) - set(known)
     if unknown:
         raise ValueError(f"unknown stand-in {sorted(unknown)}")
     missing = object()
     saved = {name: namespace.get(name, missing) for name in stand_ins}
-    namespace.update({name: known[kind] for name, kind in stand_ins.items()})
+    swapped = []
     try:
+        for name, kind in stand_ins.items():
+            callee = saved[name]
+            if isinstance(callee, types.FunctionType):
+                swapped.append((callee, callee.__code__, callee.__defaults__, callee.__kwdefaults__))
+                callee.__code__ = _trampoline(len(callee.__code__.co_freevars))
+                callee.__defaults__, callee.__kwdefaults__ = None, {"_kit_stand_in": known[kind]}
+            else:
+                namespace[name] = known[kind]
         yield
     finally:
+        for callee, code, defaults, kwdefaults in swapped:
+            callee.__code__, callee.__defaults__, callee.__kwdefaults__ = code, defaults, kwdefaults
         for name, value in saved.items():
             if value is missing:
                 namespace.pop(name, None)
-            else:
+            elif namespace.get(name, missing) is not value:
                 namespace[name] = value
+
+
+@functools.cache
+def _trampoline(free: int) -> types.CodeType:
+    """Code that calls the stand-in (its keyword-only default), with ``free`` free variables, as many
+    as the closure of the function whose code it replaces (Python requires the counts to match)."""
+    names = [f"_free{i}" for i in range(free)]
+    source = ("def _outer():\n" + "".join(f"    {n} = None\n" for n in names)
+              + "    def stand_in(*args, _kit_stand_in=None, **kwargs):\n"
+              + "".join(f"        {n}\n" for n in names)
+              + "        return _kit_stand_in(*args, **kwargs)\n    return stand_in\n")
+    namespace: dict = {}
+    exec(compile(source, "<stand-in>", "exec"), namespace)  # noqa: S102 - the kit's own fixed source
+    return namespace["_outer"]().__code__
 
 
 def import_what_optimizers_need(folder: Path) -> None:

@@ -56,6 +56,8 @@ class Session:
         self.process: Channel | None = None
         self._run: NotebookRun | None = None
         self.broken: dict[str, str] = {}  # function -> why it is not called again
+        self.failed: set[str] = set()  # functions that failed a check: their callers get stand-ins
+        self.changed: set[str] = set()  # torch's or the kit's class attributes the notebook changed (guard)
         self.skipped: dict[int, str] = {}  # cell -> why it is left out of every run
         self.restarts = 0
         self.sandboxed = False
@@ -187,23 +189,44 @@ class Session:
             f"`{name}` must take {len(expected)} argument{'s' * (len(expected) != 1)} "
             f"({', '.join(expected)}); yours takes ({yours}). Change the {line}.")
 
+    def _check_keywords(self, name: str, info: FunctionInfo, kwargs: dict) -> None:
+        """The parameters a check passes by name, as the notebook's own examples do, must have the
+        contract's names: say so, rather than show Python's TypeError."""
+        if (not kwargs or name in self.classes or info is None or info.params is None
+                or any(p[1] == "VAR_KEYWORD" for p in info.params)):
+            return
+        names = {p[0] for p in info.params if p[1] in (*POSITIONAL, "KEYWORD_ONLY")}
+        unknown = [key for key in kwargs if key not in names]
+        if unknown:
+            yours = ", ".join(p[0] for p in info.params)
+            raise StudentCodeFailed(
+                f"`{name}` must have the parameter{'s' * (len(unknown) > 1)} {', '.join(f'`{u}`' for u in unknown)} "
+                f"(the notebook's examples pass {'them' if len(unknown) > 1 else 'it'} by name); yours are ({yours}). "
+                f"Use the names of the `def {name}(...)` line you were given.")
+
     # -------------------------------------------------------------- calls
 
-    def call_traced(self, name: str, *args: Any, after: tuple = (), stand_in: dict[str, str] | None = None,
+    def call_traced(self, name: str, *args: Any, after: tuple = (), watch: tuple = (),
+                    stand_in: dict[str, str] | None = None,
                     ops: bool = True, repeat: int = 1, build: dict | None = None,
-                    method: str | None = None, shown: str | None = None) -> CallReply:
+                    method: str | None = None, shown: str | None = None, kwargs: dict | None = None,
+                    grad: bool = True) -> CallReply:
         """Call a student function; the reply carries its value, the torch ops it ran and, for the
         arguments in ``after`` (models built where the notebook runs), their parameters once it returned.
         ``stand_in`` replaces notebook functions it calls with the kit's for this call (so a
         mistake in those costs only their own points; see ``inputs.standing_in``)."""
         from .values import describe
 
-        self.require(name)
-        call = f"`{shown}`" if shown else f"`{name}({', '.join(describe(a) for a in args)})`"
+        info = self.require(name)
+        self._check_keywords(name, info, kwargs or {})
+        named = [f"{key}={describe(value)}" for key, value in (kwargs or {}).items()]
+        call = f"`{shown}`" if shown else f"`{name}({', '.join([*(describe(a) for a in args), *named])})`"
         try:
             if self.checking != name:
                 self._fresh_process_for(name)
-            reply = self.process.call(name, list(args), self.limits.call, after, stand_in, ops, repeat, build, method)
+            reply = self.process.call(name, list(args), self.limits.call, after, stand_in, ops, repeat, build, method,
+                                      kwargs, grad, watch)
+            self.changed.update(reply.changed)
         except StudentProcessEnded as ended:
             if ended.timed_out:
                 reason = f"{call} did not return within {self.limits.call:g} s (an endless loop?)"
@@ -257,6 +280,8 @@ class Session:
         notes = list(self.notebook.notes) + [note for _, note in sorted(by_cell, key=lambda pair: pair[0] or 0)]
         if self._run.stopped:
             notes.append(f"The notebook stopped early: {self._run.stopped}.")
+        if self.changed:
+            notes.append(changed_note(self.changed))
         return notes
 
     def _cell_note(self, index: int, error: StudentError) -> str:
@@ -266,3 +291,9 @@ class Session:
         else:
             where = f" (line {error.line})" if error.line else ""
         return f"{describe(index)} raised {error.summary()}{where}; the cells after it still ran."
+
+
+def changed_note(changed: set[str]) -> str:
+    """What a student reads when the notebook changed torch's or the kit's classes (``guard``)."""
+    return (f"Your notebook changes classes of torch or of the kit ({', '.join(sorted(changed)[:8])}). The checks "
+            "put them back as they were and used the originals; your instructor will look at the notebook.")

@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 
-from .inputs import arguments, called, instance_of, parameters_of, standing_in, state_of, warm_up
+from .inputs import arguments, called, fingerprints, instance_of, read_after, stand_ins, standing_in, warm_up, watched
 from .judge import Verdict, judge
 from .ops import NoRecording, needs_ops, record_ops
 from .release_files import FOLDER, OUTSIDE, load_checks
@@ -26,11 +26,13 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def call_and_judge(function, call: dict, limit: float | None = None, namespace: dict | None = None) -> Verdict:
+def call_and_judge(function, call: dict, limit: float | None = None, namespace: dict | None = None,
+                   failed: set[str] = frozenset()) -> Verdict:
     """Call a student function on the check's inputs, then judge it; ``limit`` seconds at most
     (enforced with an alarm, so only from the main thread). ``namespace``, the notebook's, is where
-    the call's stand-ins go (see ``standing_in``)."""
-    recorder, value, error, after = record_ops() if needs_ops(call) else NoRecording(), None, "", {}
+    the call's stand-ins go, for the callees that ``failed`` their own checks (see ``standing_in``)."""
+    standing = stand_ins(call, set(failed))
+    recorder, value, error, after, kept = record_ops() if needs_ops(call) else NoRecording(), None, "", {}, {}
     alarm = limit and hasattr(signal, "setitimer") and _main_thread()
     if alarm:
         previous = signal.signal(signal.SIGALRM, _out_of_time)
@@ -45,10 +47,10 @@ def call_and_judge(function, call: dict, limit: float | None = None, namespace: 
         if "build" in call:
             instance = instance_of(function, call["build"])
             function = getattr(instance, call["method"]) if call.get("method") else instance
-        with standing_in(namespace if namespace is not None else {}, call.get("stand_in", {})), recorder:
-            value = called(function, args, call.get("repeat", 1))
-        after = {index: dict(state_of(instance) if index == "self" else parameters_of(args[index]))
-                 for index in call.get("after", [])}
+        with standing_in(namespace if namespace is not None else {}, standing), recorder:
+            value = called(function, args, call.get("repeat", 1), call.get("kwargs"), call.get("grad", True))
+        after = {item: dict(pairs) for item, pairs in read_after(call.get("after", []), args, instance, value)}
+        kept = {index: dict(fingerprints(args[index])) for index in watched(call)}
     except CallTimedOut:
         error = f"{call['shown']} took longer than {limit:g} s; look for a loop that never ends."
     except Exception as exc:  # noqa: BLE001 - the student's exception is the answer
@@ -57,7 +59,7 @@ def call_and_judge(function, call: dict, limit: float | None = None, namespace: 
         if alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
-    return judge(call, value, error, recorder.ops, after)
+    return judge(call, value, error, recorder.ops, after, stood_in=bool(standing), watched=kept)
 
 
 def _main_thread() -> bool:
@@ -73,7 +75,7 @@ def _out_of_time(signum, frame):
 def check_functions(namespace: dict, checks: dict, limit: float | None = None, report=None) -> dict[str, Verdict]:
     """Every visible check of every function found in ``namespace``: one verdict per function
     (its first failing call, or a pass)."""
-    verdicts = {}
+    verdicts, failed = {}, set()
     for name in checks["functions"]:
         function = namespace.get(name)
         if not callable(function):
@@ -81,9 +83,10 @@ def check_functions(namespace: dict, checks: dict, limit: float | None = None, r
         else:
             verdicts[name] = Verdict(True)
             for call in (c for c in checks["calls"] if c["function"] == name):
-                verdict = call_and_judge(function, call, limit, namespace)
+                verdict = call_and_judge(function, call, limit, namespace, failed)
                 if not verdict.passed:
                     verdicts[name] = verdict
+                    failed.add(name)
                     break
         if report is not None:
             report(name, verdicts[name])

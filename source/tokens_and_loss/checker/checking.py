@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .inputs import is_ref
+from .inputs import is_ref, stand_ins, watched
 from .judge import Verdict, judge
 from .ops import needs_ops
 from .session import Session, StudentCodeFailed
@@ -24,17 +24,28 @@ def check_call(session: Session, call: dict) -> tuple[Verdict, Any]:
     """The verdict on ``call`` and the value the function returned (None when it failed to return one).
 
     A failure to call at all (a missing function, an exception, a hang) is a failed verdict whose
-    message is the session's, with the hints of the mistakes that show as that error.
+    message is the session's, with the hints of the mistakes that show as that error. The session
+    remembers which functions failed (``Session.failed``), for the stand-ins of later calls.
     """
+    verdict, value = _checked(session, call)
+    if not verdict.passed:
+        session.failed.add(call["function"])
+    return verdict, value
+
+
+def _checked(session: Session, call: dict) -> tuple[Verdict, Any]:
+    standing = stand_ins(call, session.failed)
     try:
         reply = session.call_traced(call["function"], *map(sent, call["args"]),
-                                    after=tuple(call.get("after", ())), stand_in=call.get("stand_in"),
+                                    after=tuple(call.get("after", ())), watch=tuple(watched(call)), stand_in=standing,
                                     ops=needs_ops(call), repeat=call.get("repeat", 1), build=call.get("build"),
-                                    method=call.get("method"), shown=call["shown"] if "build" in call else None)
+                                    method=call.get("method"), shown=call["shown"] if "build" in call else None,
+                                    kwargs=call.get("kwargs"), grad=call.get("grad", True))
     except StudentCodeFailed as exc:
         verdict = judge(call, error=str(exc))
         return Verdict(False, verdict.message, verdict.mistakes, raised=True), None
-    return judge(call, reply.value, "", set(reply.ops), reply.after), reply.value
+    return (judge(call, reply.value, "", set(reply.ops), reply.after, stood_in=bool(standing), watched=reply.watched),
+            reply.value)
 
 
 def check_function(session: Session, name: str, calls: list[dict]) -> Verdict:

@@ -16,12 +16,19 @@ Protocol, one frame each way at a time (JSON plus raw tensor bytes, see ``wire``
              "build": {"args", "kwargs", "seed", "state", "train"}? (a class: the instance to call),
              "method": a method of that instance?,
              "stand_in": {notebook function: the kit's stand-in}?, "ops": false when not needed,
-             "repeat": n calls in a row on the same arguments?}
+             "repeat": n calls in a row on the same arguments?, "kwargs": {name: value}?,
+             "grad": false to call under torch.no_grad()?, "watch": [argument indexes]?}
   runner -> {"event": "result", "ok", "value" | "error", "ops": [aten ops the call ran],
-             "after": [[index, [[parameter name, tensor], ...]], ...] when asked}
+             "after": [[index, [[parameter name, tensor], ...]], ...] when asked,
+             "changed": [torch's or the kit's class attributes found changed, and put back],
+             "watched": [[index, [[name, fingerprint], ...]], ...] of the arguments in "watch"}
   grader -> {"op": "isolate"}: fork; the fork answers the next calls   runner -> {"event": "isolated"}
   grader -> {"op": "release"}: the fork ends, the runner goes on       runner -> {"event": "resumed", "status"}
             (also sent, in place of a result, when the fork ends during a call)
+
+Before and after every call, torch's classes and the kit's (the model's, the optimizers') are put
+back as they were before the notebook's code ran (``guard``): the inputs are built from them, and
+what the call did is read back through them. What was found changed is named in the reply.
 
 Each function's calls go to a fork of the process as the notebook's cells left it (``isolate``),
 so what one function's checks do (turn off grad mode, change the default dtype) never reaches the
@@ -45,7 +52,7 @@ import re
 import sys
 import traceback
 
-from . import inputs, ops, wire
+from . import guard, inputs, ops, wire
 
 CELL_FILE = re.compile(r"<ipython-input-(\d+)-[0-9a-f]+>")
 
@@ -176,13 +183,16 @@ class Runner:
 
     def call(self, name: str, args: list, blob: bytearray, after: list = (),
              stand_in: dict | None = None, record: bool = True, repeat: int = 1,
-             build: dict | None = None, method: str | None = None) -> tuple[dict, bytearray]:
+             build: dict | None = None, method: str | None = None, kwargs=None,
+             grad: bool = True, watch: list = ()) -> tuple[dict, bytearray]:
         """Call the notebook's ``name`` on ``args``; for a class, build an instance first (``build``:
         its arguments, seed, state and mode) and call it, or its ``method``."""
         function = self.shell.user_ns.get(name)
+        changed = set(guard.restore())  # what the cells or an earlier call did to torch's or the kit's classes
         values = []
         for arg in args:  # in order: an optimizer refers to a model argument before it
             values.append(self.resolve(wire.decode(arg, blob), values))
+        named = wire.decode(kwargs, blob) if kwargs is not None else {}
         recorder, out = ops.record_ops() if record else ops.NoRecording(), bytearray()
         try:
             instance = None
@@ -190,20 +200,22 @@ class Runner:
                 instance = inputs.instance_of(function, wire.decode(build, blob))
                 function = getattr(instance, method) if method else instance
             with inputs.standing_in(self.shell.user_ns, stand_in or {}), recorder:
-                value = inputs.called(function, values, repeat)
+                value = inputs.called(function, values, repeat, named if isinstance(named, dict) else {}, grad)
+            changed.update(guard.restore())  # before anything is read back
             reply = {"ok": True, "value": wire.encode(value, out)}
             if after:
-                read = [[i, inputs.state_of(instance) if i == "self" else inputs.parameters_of(values[i])]
-                        for i in after]
-                reply["after"] = wire.encode(read, out)
+                reply["after"] = wire.encode(inputs.read_after(after, values, instance, value), out)
+            if watch:
+                reply["watched"] = [[index, inputs.fingerprints(values[index])] for index in watch]
         except BaseException as exc:  # noqa: BLE001 - the student's exception is the answer
             if isinstance(exc, KeyboardInterrupt):
                 raise
             reply = {"ok": False, "error": self.describe(exc)}
+            changed.update(guard.restore())
         self.leave_if_forked()
         sys.stdout.flush()
         sys.stderr.flush()
-        return {"event": "result", **reply, "ops": sorted(recorder.ops)}, out
+        return {"event": "result", **reply, "ops": sorted(recorder.ops), "changed": sorted(changed)}, out
 
     def resolve(self, value, earlier: list = ()):
         """Objects the grader can name but not send (see ``wire.Ref``), built by ``inputs.build``."""
@@ -220,6 +232,8 @@ class Runner:
         if name.endswith(".ipynb") and not os.path.lexists(name):  # never over a release file
             with open(name, "wb") as handle:
                 handle.write(blob[:own_file["nbytes"]])
+        if not guard.kept():  # no warm process kept them before forking this one
+            guard.keep()
         self.run_cells(request["cells"], request["functions"])
         while True:
             request, blob = self.read()
@@ -231,7 +245,9 @@ class Runner:
                 self.fresh_torch_state()
                 self.send(*self.call(request["name"], request["args"], blob, request.get("after", []),
                                      request.get("stand_in"), request.get("ops", True),
-                                     int(request.get("repeat", 1)), request.get("build"), request.get("method")))
+                                     int(request.get("repeat", 1)), request.get("build"), request.get("method"),
+                                     request.get("kwargs"), request.get("grad", True) is not False,
+                                     [i for i in request.get("watch", []) if type(i) is int]))
 
     def isolate(self) -> None:
         """Fork: the fork answers the next calls, while this process waits, as the cells left it, to

@@ -6,6 +6,12 @@ so are locked cells the instructor tagged ``skip-when-grading`` (a training loop
 depends on it). The tag counts only on the trusted copy: a student can neither skip a cell of their
 own this way nor make a check run an instructor's tagged cell. The grader (after nbformat has read
 and upgraded the file) and the students' checker (from the JSON itself) both sanitize here.
+
+Two kinds of honest file lack what sanitizing relies on, and are graded all the same, with a note:
+- a notebook saved by Colab (or another editor) that dropped the cells' metadata: a cell of the
+  trusted copy is then recognised by its content, in order, so the setup cell is still the
+  instructor's, and the test and skip-when-grading cells are still left out;
+- a notebook in an older format (nbformat 3): nbformat upgrades it, as Jupyter would on opening it.
 """
 
 from __future__ import annotations
@@ -16,6 +22,11 @@ from typing import Any
 
 SKIP_WHEN_GRADING = "skip-when-grading"  # a cell tag, honoured on locked cells of the trusted copy
 REDOWNLOAD = "Open it in Jupyter, check that it still runs, save it, and submit the .ipynb file again."
+UPGRADED = "_upgraded_from"  # set on a notebook read from an older format: the version it had
+UPGRADED_NOTE = ("This notebook was saved in an old format (nbformat {version}); it was upgraded to the current one, "
+                 "as Jupyter does when it opens it, and graded as usual.")
+BY_CONTENT_NOTE = ("This notebook lost its cell metadata, as Colab does; its cells were recognised by their content "
+                   "and graded as usual.")
 
 
 class Unreadable(ValueError):
@@ -37,9 +48,47 @@ def read(data: bytes, name: str = "the notebook") -> dict:
                          f"({exc.msg}). It may have been cut short or edited by hand. {REDOWNLOAD}") from None
     except RecursionError:
         raise Unreadable(nested(name)) from None
+    if isinstance(raw, dict) and isinstance(raw.get("worksheets"), list) and "cells" not in raw:
+        raw = upgraded(text, raw, name)
     if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
         raise Unreadable(f"{name} is JSON but not a Jupyter notebook (it has no list of cells). {REDOWNLOAD}")
     return raw
+
+
+def upgraded(text: str, raw: dict, name: str) -> dict:
+    """A notebook of nbformat 3 (cells in "worksheets"), upgraded by nbformat as Jupyter upgrades it,
+    and marked (``UPGRADED``) so that the note says so. Where nbformat is not installed (``check.py``
+    needs only the notebook's own dependencies), the fields a run reads are upgraded the same way
+    here: each cell's type, source and metadata (a test compares the two)."""
+    try:
+        import nbformat
+    except ImportError:
+        notebook = _upgraded_cells(raw, name)
+    else:
+        try:
+            notebook = json.loads(nbformat.writes(nbformat.reads(text, as_version=4)))
+        except Exception as exc:  # noqa: BLE001 - nbformat raises several kinds for a broken old file
+            raise Unreadable(f"{name} is an old notebook that could not be upgraded ({exc}). {REDOWNLOAD}") from None
+    notebook[UPGRADED] = raw.get("nbformat")
+    return notebook
+
+
+def _upgraded_cells(raw: dict, name: str) -> dict:
+    """nbformat 3 to 4, for what a run reads: code cells' "input" becomes "source", heading cells
+    become markdown, the worksheets' cells one list."""
+    cells = []
+    try:
+        for worksheet in raw["worksheets"]:
+            for cell in worksheet.get("cells", []):
+                kind = cell.get("cell_type")
+                source = cell.get("input" if kind == "code" else "source", "")
+                source = source if isinstance(source, str) else "".join(source)
+                if kind == "heading":
+                    kind, source = "markdown", "#" * int(cell.get("level", 1)) + " " + source
+                cells.append({"cell_type": kind, "source": source, "metadata": cell.get("metadata", {})})
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise Unreadable(f"{name} is an old notebook that could not be upgraded ({exc!r}). {REDOWNLOAD}") from None
+    return {"cells": cells, "metadata": raw.get("metadata", {}), "nbformat": 4, "nbformat_minor": 0}
 
 
 def nested(name: str) -> str:
@@ -124,17 +173,28 @@ def setup_cells(trusted: dict) -> list[str]:
             and nbgrader(cell).get("locked") and not is_test_cell(cell) and not skipped_when_grading(cell)]
 
 
+def _content(source: str) -> str:
+    """A cell's source as an editor may save it back: trailing spaces and blank edges do not count."""
+    return "\n".join(line.rstrip() for line in source.strip().splitlines())
+
+
 def sanitize(submitted: dict, trusted: dict) -> Notebook:
     """The code cells to run, with locked cells restored, and test cells and the instructor's
-    skip-when-grading cells left out."""
+    skip-when-grading cells left out. A cell without nbgrader metadata whose content is a locked
+    cell's (one not met yet, in the trusted copy's order) is that cell."""
     locked = {nbgrader(cell)["grade_id"]: cell for cell in trusted["cells"]
               if nbgrader(cell).get("locked") and nbgrader(cell).get("grade_id")}
-    cells, seen = [], set()
+    cells, seen, by_content = [], set(), False
     for position, cell in enumerate(submitted["cells"], start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         grade_id = nbgrader(cell).get("grade_id")
         trusted_cell: Any = locked.get(grade_id)
+        if trusted_cell is None and not nbgrader(cell):
+            grade_id = next((gid for gid, locked_cell in locked.items() if gid not in seen
+                             and _content(source_of(locked_cell)) == _content(source_of(cell))), None)
+            trusted_cell = locked.get(grade_id)
+            by_content = by_content or trusted_cell is not None
         if trusted_cell is not None:
             seen.add(grade_id)
             if is_test_cell(trusted_cell) or skipped_when_grading(trusted_cell):
@@ -145,7 +205,8 @@ def sanitize(submitted: dict, trusted: dict) -> Notebook:
         else:
             source = source_of(cell)
         cells.append(Cell(position, source, grade_id))
-    notes = tuple(
+    notes = ((UPGRADED_NOTE.format(version=submitted[UPGRADED]),) if UPGRADED in submitted else ()) + (
+        (BY_CONTENT_NOTE,) if by_content else ()) + tuple(
         f'The locked cell "{grade_id}" is missing from your notebook; code that needs it may fail. '
         "Start again from a fresh copy of the assignment and paste your answers in."
         for grade_id, cell in locked.items()

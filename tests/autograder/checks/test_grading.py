@@ -41,12 +41,19 @@ def test_contract_problems_cost_their_function_and_say_why(graded_corpus, assign
     assert message in failed.failures[0].message
 
 
-@pytest.mark.parametrize("name", [*corpus.AS_SAVED, "byte_order_mark"])
+@pytest.mark.parametrize("name", [*corpus.AS_SAVED, "byte_order_mark", "nbformat_3"])
 def test_notebooks_as_students_save_them_earn_full_marks(graded_corpus, name):
-    """Colab and VS Code metadata, magics and shell escapes, CRLF, a byte-order mark, answers moved."""
+    """Colab (cell metadata gone) and VS Code metadata, magics and shell escapes, CRLF, a byte-order
+    mark, answers moved, an old nbformat 3 file."""
     result = graded_corpus[name]
     assert result.score == 10, [c.message for c in result.checks if not c.passed]
-    assert not any("skipped" in note for note in result.notes)
+    assert not any("skipped" in note or "missing" in note for note in result.notes)
+
+
+@pytest.mark.parametrize("name, note", [("colab", "lost its cell metadata, as Colab does"),
+                                        ("nbformat_3", "old format (nbformat 3); it was upgraded")])
+def test_a_notebook_graded_by_content_or_upgraded_says_so(graded_corpus, name, note):
+    assert any(note in n for n in graded_corpus[name].notes), graded_corpus[name].notes
 
 
 def test_a_raising_cell_does_not_stop_grading(graded_corpus):

@@ -83,3 +83,48 @@ def test_the_instructor_s_skip_when_grading_cells_are_left_out_and_only_theirs()
     assert "training" not in grade_ids and "generate" in grade_ids and "data" in grade_ids
     assert not any("for epoch in range" in c.source for c in sanitized.cells)
     assert sanitized.notes == ()  # left out on purpose, not missing
+
+
+@pytest.mark.parametrize("release", [corpus.RELEASE, corpus.ROOT / "release" / "train_and_generate" /
+                                     "train_and_generate.ipynb"], ids=["tokens_and_loss", "train_and_generate"])
+def test_a_notebook_without_cell_metadata_runs_the_same_cells(release):
+    """Colab drops every cell's nbgrader metadata: the trusted copy's cells are recognised by their
+    content, so the same cells run (the setup restored, tests and skip-when-grading cells left out),
+    and the note says why; the engine's reader (check.py's) does the same."""
+    from autograder.sandbox.inside.checker import cells as engine
+
+    trusted = nbformat.read(release, as_version=4)
+    jupyter = sanitize(nbformat.read(release, as_version=4), trusted)
+    saved = corpus.colab(nbformat.read(release, as_version=4))
+    for graded in (sanitize(saved, trusted), engine.sanitize(engine.read(nbformat.writes(saved).encode()), trusted)):
+        assert [(c.index, c.source) for c in graded.cells] == [(c.index, c.source) for c in jupyter.cells]
+        assert graded.notes == (engine.BY_CONTENT_NOTE,)
+
+
+def test_a_cell_of_the_student_s_own_is_not_taken_for_a_locked_one(trusted):
+    """Only a cell whose content is the trusted cell's counts as it: a changed setup cell without
+    metadata is the student's code, and the setup is noted missing."""
+    saved = corpus.colab(corpus.with_answers())
+    setup = next(c for c in saved.cells if c.cell_type == "code" and "torch.manual_seed(123)" in c.source)
+    setup.source += "\ntorch = None"
+    notes = sanitize(saved, trusted).notes
+    assert any('The locked cell "setup" is missing' in note for note in notes)
+
+
+def test_an_nbformat_3_notebook_is_upgraded_by_both_readers(trusted, monkeypatch):
+    """By nbformat in the grader, and in check.py where nbformat is installed; by the engine's own
+    upgrade of what a run reads where it is not: the same cells, the same note."""
+    import sys
+
+    from autograder.sandbox.inside.checker import cells as engine
+
+    data = corpus.nbformat_3(corpus.with_answers())
+    current = sanitize(corpus.with_answers(), trusted)
+    with_nbformat = engine.sanitize(engine.read(data), trusted)
+    monkeypatch.setitem(sys.modules, "nbformat", None)  # as in a student's environment without Jupyter
+    without_nbformat = engine.sanitize(engine.read(data), trusted)
+    monkeypatch.undo()
+    for graded in (sanitize(parse(data), trusted), with_nbformat, without_nbformat):
+        assert [c.source for c in graded.cells] == [c.source for c in current.cells]
+        assert "was saved in an old format (nbformat 3)" in graded.notes[0]
+

@@ -113,10 +113,16 @@ def scores(result):
 
 
 def test_rigged_comparisons_earn_nothing(hostile):
+    """Comparisons are made in the grader, so rigging torch's in the notebook earns nothing. The
+    rigged torch functions are put back before every call (the engine's guard), so `perplexity`,
+    whose `torch.exp(loss)` is right once `torch.exp` is torch's again, earns its point; the
+    submission is flagged for a look, naming what it changed."""
     result = hostile[0]["rigged"]
     assert result.sandboxed
     assert scores(result) == {"text_to_token_ids": 0, "token_ids_to_text": 2, "target_probas": 0,
-                              "manual_cross_entropy": 0, "perplexity": 0}
+                              "manual_cross_entropy": 0, "perplexity": 1}
+    assert all(name in result.look[0] for name in ("torch.exp", "torch.allclose", "torch.Tensor.__eq__",
+                                                   "torch.nn.functional.cross_entropy"))
 
 
 def test_lying_values_earn_nothing_and_are_never_unpickled(hostile):

@@ -38,7 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import cells, inputs, local_runner, memo, release_files
+from . import cells, guard, inputs, local_runner, memo, release_files
 
 LINGER = 300.0  # seconds the shared warm process waits in the background for the next check
 # What a check's report needs from the student's shell: GitHub Actions' files, and the checker's limits.
@@ -58,7 +58,12 @@ def linger() -> float:
 def warm_up() -> None:
     """Pay once what every run of a notebook pays: imports, the assignment's own needs, the model the
     assignment declares, as the trusted setup cells build it (kept in a memo that every run building
-    the same model reuses)."""
+    the same model reuses); then keep torch's and the model's classes as they are (``guard``)."""
+    _warm_up()
+    guard.keep(str(release_files.FOLDER))
+
+
+def _warm_up() -> None:
     import torch
 
     local_runner.THREADS = torch.get_num_threads()
