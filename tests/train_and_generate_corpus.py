@@ -336,6 +336,10 @@ PROBES = (
         "calc_loss_batch": BOOK["calc_loss_batch"].replace("    return loss\n",
                                                            "    target_batch.zero_()\n    return loss\n")},
         ("calc_loss_batch",), "a loss must leave the batch it was given as it was"),
+    Probe("generate_parameters_renamed", {
+        "generate": BOOK["generate"].replace("context_size", "context_len")},
+        ("generate",), "the notebook's own examples pass context_size by name, as the book does, and fail too: "
+                       "the contract's names are the ones course material and other graders call"),
     Probe("loader_wrong_after_a_wrong_loss", {
         "calc_loss_batch": SUMMED,
         "calc_loss_loader": next(m.code for m in MISTAKES if m.name == "divides_by_loader_length")},

@@ -14,9 +14,12 @@ import math
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
+import nbformat
 import pytest
 import torch
+from nbclient import NotebookClient
 
 from autograder.assignment import load_assignment
 from autograder.assignments.train_and_generate import calls, cases, hints
@@ -111,6 +114,31 @@ def test_a_probe_is_told_what_it_did(graded, name, words):
     assert words in " ".join(c.message for c in graded[name].checks if not c.passed)
 
 
+NOTEBOOK_ASSERTS = ("book", "loss_summed", "loss_without_gradients", "generate_parameters_renamed")
+VISIBLE = "the notebook's examples"  # the grader's name for the visible checks, those check.py runs
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_ASSERTS)
+def test_the_notebook_s_own_asserts_are_never_stricter_than_its_visible_checks(graded, name, tmp_path):
+    """The notebook run as a student runs it (its skip-when-grading cells aside, to keep the time):
+    every function whose own test cell fails also fails its visible checks, those check.py runs, so
+    a student never sees FAIL in the notebook and PASS from check.py. Among these: a summed loss
+    (the loader's and the step's cells accept the student's own calc_loss_batch, as the stand-in
+    promise does), a loss without gradients and a generate whose parameters have other names."""
+    folder = Path(shutil.copytree(corpus.ROOT / "release" / "train_and_generate", tmp_path / "release"))
+    notebook = nbformat.read(graded["_submissions"] / f"{name}.ipynb", as_version=4)
+    notebook.cells = [c for c in notebook.cells if "skip-when-grading" not in c.metadata.get("tags", [])]
+    NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(folder)}}).execute()
+    failing_cells = {c.metadata["nbgrader"]["grade_id"].removeprefix("test_") for c in notebook.cells
+                     if c.metadata.get("nbgrader", {}).get("grade")
+                     and any(o.output_type == "error" for o in c.outputs)}
+    failing_visible = {f.name for f in graded[name].functions
+                       if any(not c.passed and c.name == VISIBLE for c in f.checks)}
+    assert failing_cells <= failing_visible, (failing_cells, failing_visible)
+    assert bool(failing_cells) == (name != "book")
+
+
 @pytest.mark.parametrize("name, note", [("book_saved_by_colab", "lost its cell metadata, as Colab does"),
                                         ("book_in_nbformat_3", "old format (nbformat 3); it was upgraded")])
 def test_a_notebook_saved_by_colab_or_an_old_jupyter_earns_full_marks_and_a_note(graded, name, note):
@@ -141,7 +169,8 @@ def _sampler(code: str):
     return namespace["generate"]
 
 
-RATE_CALLS = [calls.generate_sampled("tiny", 15, [7], 1000, 16, 0.1, 2, rate=True).data,
+RATE_CALLS = [calls.generate_sampled("tiny", 17, cases.token_ids(3, 17, vocab=97).tolist(), 800, 8, 0.1, 2,
+                                     rate=True).data,
               calls.generate_sampled("wider", 16, cases.token_ids(7, 16, vocab=97).tolist(), 800, 6, 0.1, 2,
                                      rate=True).data]
 
@@ -191,7 +220,7 @@ def test_the_judge_recomputes_what_the_sampler_saw_to_far_below_the_tie_margin(i
 def test_the_stated_false_failure_rate_is_what_the_bound_gives():
     spec = next(e["sampled"] for e in RATE_CALLS[0]["expect"] if "sampled" in e)
     assert spec["false_failure"] * 3 < 1e-6  # a submission meets three rate checks at most
-    assert 2 * math.exp(-2 * (math.sqrt(1000 * math.log(2 / spec["false_failure"]) / 2)) ** 2 / 1000) \
+    assert 2 * math.exp(-2 * (math.sqrt(800 * math.log(2 / spec["false_failure"]) / 2)) ** 2 / 800) \
         == pytest.approx(spec["false_failure"])
 
 
