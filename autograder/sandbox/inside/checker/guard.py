@@ -61,37 +61,38 @@ def kept() -> bool:
 
 def restore() -> list[str]:
     """Put back every guarded class attribute, module name and module entry that differs from what
-    ``keep`` kept, and say which ("torch.optim.SGD.step", "<the model's module>.<its class>"...)."""
+    ``keep`` kept, and say which ("torch.optim.SGD.step", "<the model's module>.<its class>"...).
+    Nothing is copied while nothing differs: it runs around every call."""
     changed = []
     for name, (module, names) in _modules.items():
         if sys.modules.get(name) is not module:
             sys.modules[name] = module
             changed.append(f"sys.modules[{name!r}]")
-        current = vars(module)
-        for key, value in list(names.items()):  # names a module gains (lazy imports) are not changes
-            now = current.get(key, MISSING)
-            if now is not value:
-                if _torchs_own_wrapper(value, now):
-                    names[key] = now
-                    continue
-                setattr(module, key, value)
-                changed.append(f"{name}.{key}")
+        current = vars(module)  # names a module gains (lazy imports) are not changes
+        for key in [key for key, value in names.items() if current.get(key, MISSING) is not value]:
+            if _torchs_own_wrapper(names[key], current.get(key, MISSING)):
+                names[key] = current[key]
+                continue
+            setattr(module, key, names[key])
+            changed.append(f"{name}.{key}")
     for cls, (shown, attributes) in _classes.items():
-        current = dict(vars(cls))
-        for key in current.keys() - attributes.keys():
+        current = vars(cls)
+        differ = [key for key, value in attributes.items() if current.get(key, MISSING) is not value]
+        if not differ and len(current) == len(attributes):
+            continue
+        for key in differ:
+            now = current.get(key, MISSING)
+            if _torchs_own_wrapper(attributes[key], now):
+                attributes[key] = now
+                continue
+            _set(cls, key, attributes[key])
+            changed.append(f"{shown}.{key}")
+        for key in set(current.keys()) - attributes.keys():
             if _torchs_own_wrapper(_inherited(cls, key), current[key]):
                 attributes[key] = current[key]
                 continue
             _set(cls, key, MISSING)
             changed.append(f"{shown}.{key}")
-        for key, value in list(attributes.items()):
-            now = current.get(key, MISSING)
-            if now is not value:
-                if _torchs_own_wrapper(value, now):
-                    attributes[key] = now
-                    continue
-                _set(cls, key, value)
-                changed.append(f"{shown}.{key}")
     return changed
 
 
