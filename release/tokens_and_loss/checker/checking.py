@@ -43,9 +43,10 @@ def _checked(session: Session, call: dict) -> tuple[Verdict, Any]:
                                     kwargs=call.get("kwargs"), grad=call.get("grad", True))
     except StudentCodeFailed as exc:
         verdict = judge(call, error=str(exc))
-        return Verdict(False, verdict.message, verdict.mistakes, raised=True), None
-    return (judge(call, reply.value, "", set(reply.ops), reply.after, stood_in=bool(standing), watched=reply.watched),
-            reply.value)
+        return (verdict if verdict.passed else Verdict(False, verdict.message, verdict.mistakes, raised=True)), None
+    verdict = judge(call, reply.value, "", set(reply.ops), reply.after, stood_in=frozenset(standing),
+                    watched=reply.watched)
+    return verdict, reply.value
 
 
 def check_function(session: Session, name: str, calls: list[dict]) -> Verdict:

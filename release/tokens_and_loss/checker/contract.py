@@ -8,7 +8,8 @@ A call is a dict of plain data (so that it ships in ``checks.pt``, loaded with `
     args       the arguments: tensors, plain data, {"ref": name} for what is built where the code runs
     expect     the predicates the outcome must meet, in order (see ``judge``)
     mistakes   known mistakes: {"name", "text", "when": a predicate, or any/all/not/raised of them}
-    build      for a class: {"args", "kwargs", "seed", "state": {name: tensor} | None, "train"}
+    build      for a class: {"args", "kwargs", "seed", "state": {name: tensor} | None, "train",
+               "keep": [names of the state the student's own code makes, not loaded]}
     method     for a class: the method to call on the instance (default: the instance itself)
     after      what to read back after the call: argument indexes (what a call is meant to change in
                them: a model's parameters), "self" (the instance), "grad:<index>" (the gradients
@@ -28,8 +29,10 @@ from .judge import COMBINATORS, PREDICATES
 REQUIRED = {"function": str, "shown": str, "args": (list, tuple), "expect": (list, tuple), "mistakes": (list, tuple)}
 OPTIONAL = {"build": dict, "method": str, "after": (list, tuple), "stand_in": dict, "repeat": int, "kwargs": dict,
             "grad": bool}
-BUILD = {"args": (list, tuple), "kwargs": dict, "seed": int, "state": (dict, type(None)), "train": bool}
-WHOLE = {"close": {"close", "rtol", "atol", "also", "row", "what", "stand_in"}, "no_ops": {"no_ops", "what"}}
+BUILD = {"args": (list, tuple), "kwargs": dict, "seed": int, "state": (dict, type(None)), "train": bool,
+         "keep": (list, tuple)}
+WHOLE = {"close": {"close", "rtol", "atol", "also", "row", "what", "stand_in", "equal_nan"},
+         "no_ops": {"no_ops", "what"}}
 
 
 class ContractError(ValueError):

@@ -138,7 +138,9 @@ def build_optimizer(spec: dict, earlier: list):
 def instance_of(cls, spec: dict):
     """The student's class built as a check describes it: ``cls(*args, **kwargs)`` after
     torch.manual_seed(seed), with ``state`` loaded when given (names and shapes must be the
-    contract's: ``LayoutMismatch`` says which differ), in train or eval mode."""
+    contract's: ``LayoutMismatch`` says which differ), in train or eval mode. The entries named in
+    ``keep`` are left as the student's own code made them, and absent from ``state``: a buffer such
+    as a causal mask, which loading the reference's would hide when built wrong."""
     import torch
 
     if not isinstance(cls, type):
@@ -150,11 +152,14 @@ def instance_of(cls, spec: dict):
         own = {name: tuple(tensor.shape) for name, tensor in instance.state_dict().items()}
         given = {name: tuple(tensor.shape) for name, tensor in state.items()}
         problems = [f"missing `{n}` {s}" for n, s in given.items() if n not in own]
-        problems += [f"`{n}` {s} is not one of the assignment's" for n, s in own.items() if n not in given]
+        kept = set(spec.get("keep", ()))
+        problems += [f"`{n}` {s} is not one of the assignment's" for n, s in own.items()
+                     if n not in given and n not in kept]
+        problems += [f"missing `{n}`" for n in kept if n not in own]
         problems += [f"`{n}` is {own[n]}, not {s}" for n, s in given.items() if n in own and own[n] != s]
         if problems:
             raise LayoutMismatch(f"the reference's parameters do not fit: {'; '.join(problems)}")
-        instance.load_state_dict(state, strict=True)
+        instance.load_state_dict(state, strict=not kept)
     if hasattr(instance, "train"):
         instance.train(bool(spec.get("train", False)))
     return instance

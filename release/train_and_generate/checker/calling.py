@@ -59,7 +59,7 @@ def call_and_judge(function, call: dict, limit: float | None = None, namespace: 
         if alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
-    return judge(call, value, error, recorder.ops, after, stood_in=bool(standing), watched=kept)
+    return judge(call, value, error, recorder.ops, after, stood_in=frozenset(standing), watched=kept)
 
 
 def _main_thread() -> bool:

@@ -11,9 +11,15 @@ module alone, so their verdicts, messages and hints are one.
 The predicates, {kind: spec}:
     tensor {dtype?, shape?, hint?}   str   float {hint?}   pair "what the two are"
     item [index, shown?, predicate]  one value of a returned pair
-    equal str | tensor               close tensor, {rtol, atol?, also?: [tensor], row?, what,
-                                     stand_in?: {close: tensor, note}: also right, and the one shown,
-                                     when the call ran with a stand-in for a callee}
+    equal str | tensor               close tensor, {rtol, atol?, also?: [tensor], row?, what, equal_nan?,
+                                     stand_in?: {close: tensor, note, callees?}: also right, and the
+                                     one shown, when the call ran with stand-ins for those callees
+                                     (any, without "callees"); or a list of such, one per set of them}
+    agree {a: index, b: index, rtol, atol, what}   two parts of the value alike (each index a list
+                                     of ints and [start, stop] slices): a causal output's prefix
+    dropout {...}   attention weights dropped in train mode, judged by properties (see ``dropout``)
+    weight_rows {block, what}   attention weights read from an output (see ``dropout``) sum to 1 per row
+    raises {types: [names], what}   the call must raise one of these (a constructor refusing its arguments)
     shape [dims]   columns n   floating   nan_scalar   nan {what}   same_values {dim, values}
     no_ops [aten ops], what          ops_any [aten ops]     (the torch ops the call ran)
     params {arg, expected, atol, before?, what}   a model's parameters read back after the call
@@ -32,6 +38,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
+from .dropout import dropout, weight_rows
 from .sampled import sampled
 from .values import describe, numbers
 
@@ -55,7 +62,7 @@ class Outcome:
     error: str = ""
     ops: frozenset = frozenset()
     after: dict = field(default_factory=dict)
-    stood_in: bool = False  # the call ran with a stand-in for a callee that failed its own checks
+    stood_in: frozenset = frozenset()  # the callees that failed their own checks, stood in for during the call
     watched: dict = field(default_factory=dict)  # fingerprints of what it should only read, after it
 
 
@@ -105,8 +112,8 @@ def _close(spec: dict, value, outcome: Outcome) -> str | None:
     import torch
 
     expected, options, what = spec["close"], [spec["close"], *spec.get("also", [])], spec.get("what", outcome.shown)
-    if outcome.stood_in and "stand_in" in spec:
-        expected, what = spec["stand_in"]["close"], what + spec["stand_in"]["note"]
+    for stand_in in reversed(_stand_ins(spec, outcome.stood_in)):
+        expected, what = stand_in["close"], spec.get("what", outcome.shown) + stand_in["note"]
         options.insert(0, expected)
     if type(value) is float:
         value = torch.tensor(value, dtype=torch.float64)
@@ -117,9 +124,37 @@ def _close(spec: dict, value, outcome: Outcome) -> str | None:
     for option in options:
         if value.shape == option.shape and bool(torch.isclose(
                 value.to(torch.float64), option.to(torch.float64), rtol=spec.get("rtol", 1e-4),
-                atol=spec.get("atol", 1e-12)).all()):
+                atol=spec.get("atol", 1e-12), equal_nan=spec.get("equal_nan", False)).all()):
             return None
     return f"{what}: expected {numbers(expected.to(torch.float64))}, got {numbers(value.to(torch.float64))}."
+
+
+def _stand_ins(spec: dict, stood_in: frozenset) -> list[dict]:
+    """The values a call may also give with stand-ins in place for the callees in ``stood_in``: each
+    computed with some of them (a caller need not call every callee), the first the one shown."""
+    given = spec.get("stand_in") or []
+    given = [given] if isinstance(given, dict) else given
+    return [s for s in given if stood_in and set(s.get("callees", stood_in)) <= set(stood_in)]
+
+
+def _agree(spec: dict, value, outcome: Outcome) -> str | None:
+    """Two parts of one value alike: the outputs up to a position, for two inputs that differ only
+    after it, must not depend on what came after."""
+    import torch
+
+    if not _tensor(value):
+        return f"{outcome.shown} should return a torch.Tensor; it returned {describe(value)}."
+
+    def part(index):
+        return value[tuple(slice(*i) if isinstance(i, list) else i for i in index)]
+
+    try:
+        a, b = part(spec["a"]), part(spec["b"])
+    except (IndexError, TypeError):
+        return f"{spec['what']}: {outcome.shown} returned {describe(value)}."
+    if a.shape == b.shape and bool(torch.isclose(a.double(), b.double(), rtol=spec["rtol"], atol=spec["atol"]).all()):
+        return None
+    return f"{spec['what']}: expected {numbers(a.double())} in both, got {numbers(b.double())} in the second."
 
 
 def _parameters(spec: dict, value, outcome: Outcome) -> str | None:
@@ -247,6 +282,11 @@ PREDICATES: dict[str, tuple[Callable[[Any, Any, Outcome], str | None], bool]] = 
     "layout": (_layout, False),
     "grads": (_gradients, False),
     "sampled": (lambda spec, value, o: sampled(spec, value), False),
+    "dropout": (lambda spec, value, o: dropout(spec, value, o.stood_in), False),
+    "weight_rows": (lambda spec, value, o: weight_rows(spec, value), False),
+    "raises": (lambda spec, value, o: f"{spec['what']}: it should raise {' or '.join(spec['types'])}; it returned "
+               f"{describe(value)}.", False),
+    "agree": (_agree, False),
     "shape": _simple(lambda spec, v: _tensor(v) and list(v.shape) == list(spec), "expected another shape"),
     "columns": _simple(lambda spec, v: _tensor(v) and v.dim() == 2 and v.shape[1] == spec, "expected other columns"),
     "floating": _simple(lambda spec, v: _tensor(v) and v.is_floating_point(), "expected floating point"),
@@ -289,12 +329,14 @@ def holds(predicate: dict, outcome: Outcome) -> bool:
 
 
 def judge(call: dict, value: Any = None, error: str = "", ops: set = frozenset(),
-          after: dict | None = None, stood_in: bool = False, watched: dict | None = None) -> Verdict:
+          after: dict | None = None, stood_in: frozenset = frozenset(), watched: dict | None = None) -> Verdict:
     """The verdict on one call: ``value`` came back, or ``error`` was raised (a message), with ``ops``
     run; ``after`` holds what was read back once it returned (the parameters of the arguments and
-    of the instance the call names in "after"); ``stood_in``: a callee's stand-in was in place."""
-    outcome = Outcome(call["shown"], value, error, frozenset(ops), after or {}, stood_in, watched or {})
+    of the instance the call names in "after"); ``stood_in``: the callees whose stand-ins were in place."""
+    outcome = Outcome(call["shown"], value, error, frozenset(ops), after or {}, frozenset(stood_in), watched or {})
     if error:
+        if any(_raised_one_of(e["raises"]["types"], error) for e in call["expect"] if "raises" in e):
+            return Verdict(True)
         message = error
     else:
         message = unchanged(call, outcome.watched) or next(
@@ -302,6 +344,12 @@ def judge(call: dict, value: Any = None, error: str = "", ops: set = frozenset()
         if message is None:
             return Verdict(True)
     return Verdict(False, message, shown_mistakes(call["mistakes"], outcome))
+
+
+def _raised_one_of(types: list[str], error: str) -> bool:
+    """Whether ``error`` ("`call` raised Type: message ...") names one of ``types`` as what was raised."""
+    _, _, raised = error.partition(" raised ")
+    return raised.split(":", 1)[0].split(" ", 1)[0].rstrip(".") in types
 
 
 def shown_mistakes(mistakes: list[dict], outcome: Outcome) -> list[tuple[str, str]]:

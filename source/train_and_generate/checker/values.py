@@ -18,7 +18,7 @@ def describe(value: Any) -> str:
 
 def numbers(values, limit: int = 4) -> str:
     """The first few numbers of a tensor, for a message."""
-    flat = values.reshape(-1)
+    flat = values.detach().reshape(-1)
     shown = ", ".join(f"{float(v):.6g}" for v in flat[:limit])
     if values.dim() == 0:
         return shown
