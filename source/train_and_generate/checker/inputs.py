@@ -309,9 +309,10 @@ def standing_in(namespace: dict, stand_ins: dict[str, str]):
         for name, kind in stand_ins.items():
             callee = saved[name]
             if isinstance(callee, types.FunctionType):
+                stand_in = _copy(known[kind])  # before the swap: the callee may be the stand-in itself
                 swapped.append((callee, callee.__code__, callee.__defaults__, callee.__kwdefaults__))
                 callee.__code__ = _trampoline(len(callee.__code__.co_freevars))
-                callee.__defaults__, callee.__kwdefaults__ = None, {"_kit_stand_in": known[kind]}
+                callee.__defaults__, callee.__kwdefaults__ = None, {"_kit_stand_in": stand_in}
             else:
                 namespace[name] = known[kind]
         yield
@@ -323,6 +324,18 @@ def standing_in(namespace: dict, stand_ins: dict[str, str]):
                 namespace.pop(name, None)
             elif namespace.get(name, missing) is not value:
                 namespace[name] = value
+
+
+def _copy(function):
+    """A function object of its own with the stand-in's code: the trampoline calls this, so a callee
+    that is the stand-in itself (a notebook that imports it under the callee's name) does not end
+    up calling its own swapped code, forever."""
+    if not isinstance(function, types.FunctionType):
+        return function
+    copy = types.FunctionType(function.__code__, function.__globals__, function.__name__, function.__defaults__,
+                              function.__closure__)
+    copy.__kwdefaults__ = function.__kwdefaults__
+    return copy
 
 
 @functools.cache
