@@ -1,11 +1,11 @@
 """Dropout in train mode, judged by what every correct dropout does, never by its random draws.
 
-A check can make a module's output show its attention weights one by one: with one-hot inputs and
+A check can make a module's output show the weights of its softmax one by one: with one-hot inputs and
 a value projection that copies token j's one-hot vector into two places, each output entry is one
 weight, twice. Dropout on the weights then leaves every entry either 0 or the eval-mode weight
 scaled by 1 / (1 - p), both copies alike; dropout on the values or on the output drops the two
 copies independently. So whichever order the random numbers are drawn in (``nn.Dropout``,
-``F.dropout``, ``scaled_dot_product_attention``'s own), a correct module passes.
+``F.dropout``, PyTorch's fused kernels' own), a correct module passes.
 """
 
 from __future__ import annotations
@@ -49,13 +49,13 @@ def _dropped(spec: dict, value: Any) -> str | None:
     right = dropped | torch.isclose(value, scaled, rtol=RTOL, atol=ZERO)
     if not bool(right.all()):
         at = tuple(int(i) for i in (~right).nonzero()[0])
-        return (f"{spec['what']}: in train mode an attention weight is either dropped (0) or kept and scaled by "
+        return (f"{spec['what']}: in train mode a weight is either dropped (0) or kept and scaled by "
                 f"1 / (1 - p) = {1 / (1 - p):.4g}; at {at} the output was {float(value[at]):.4g}, where the kept "
                 f"weight is {float(scaled[at]):.4g}.")
     pairs = dropped.reshape(*dropped.shape[:-1], -1, 2, n)
     if spec.get("twins", True) and not bool((pairs[..., 0, :] == pairs[..., 1, :]).all()):
-        return (f"{spec['what']}: parts of the output were dropped that are not whole attention weights: dropout "
-                "belongs on the attention weights, after the softmax and before they weigh the values.")
+        return (f"{spec['what']}: parts of the output were dropped that are not whole weights: dropout "
+                "belongs on the weights, after the softmax and before they weigh the values.")
     if not spec.get("share", True):
         return None
     counted = (kept.double().reshape(pairs.shape)[..., 0, :] > COUNTED)
@@ -63,13 +63,13 @@ def _dropped(spec: dict, value: Any) -> str | None:
     bound = math.sqrt(total * math.log(2 / spec["false_failure"]) / 2)
     if abs(zeroed - p * total) <= bound:
         return None
-    return (f"{spec['what']}: {zeroed} of {total} attention weights were dropped ({zeroed / total:.1%}); with "
+    return (f"{spec['what']}: {zeroed} of {total} weights were dropped ({zeroed / total:.1%}); with "
             f"dropout p = {p:g}, about {p:.0%} should be (between {max(0, p * total - bound):.0f} and "
             f"{min(total, p * total + bound):.0f}).")
 
 
 def weight_rows(spec: dict, value: Any) -> str | None:
-    """{"block": n, "what"}: an eval-mode output laid out as for ``dropout`` holds attention weights,
+    """{"block": n, "what"}: an eval-mode output laid out as for ``dropout`` holds softmax weights,
     and every row of them sums to 1: a softmax over the keys, renormalised after any mask."""
     import torch
 
@@ -80,5 +80,5 @@ def weight_rows(spec: dict, value: Any) -> str | None:
     if not bool(wrong.any()):
         return None
     at = tuple(int(i) for i in wrong.nonzero()[0])
-    return (f"{spec['what']}: the attention weights of a position should sum to 1 over the positions it attends "
+    return (f"{spec['what']}: the weights of a position should sum to 1 over the positions it attends "
             f"to; those of position {at[-2]} (at {at}) sum to {float(sums[at]):.4g}.")

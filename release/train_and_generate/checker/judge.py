@@ -17,8 +17,8 @@ The predicates, {kind: spec}:
                                      (any, without "callees"); or a list of such, one per set of them}
     agree {a: index, b: index, rtol, atol, what}   two parts of the value alike (each index a list
                                      of ints and [start, stop] slices): a causal output's prefix
-    dropout {...}   attention weights dropped in train mode, judged by properties (see ``dropout``)
-    weight_rows {block, what}   attention weights read from an output (see ``dropout``) sum to 1 per row
+    dropout {...}   softmax weights dropped in train mode, judged by properties (see ``dropout``)
+    weight_rows {block, what}   softmax weights read from an output (see ``dropout``) sum to 1 per row
     raises {types: [names], what}   the call must raise one of these (a constructor refusing its arguments)
     shape [dims]   columns n   floating   nan_scalar   nan {what}   same_values {dim, values}
     no_ops [aten ops], what          ops_any [aten ops]     (the torch ops the call ran)
