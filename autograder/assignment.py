@@ -61,6 +61,8 @@ class Assignment:
     # "module:Class" beside the notebook that its setup builds: constructions and forward passes are
     # recorded once and replayed (the grader's model cache, the students' checker's memo); None: nothing
     model: str | None = None
+    # The course's default: what a command without --assignment takes (at most one assignment says so)
+    default: bool = field(default=False, compare=False)
 
     def warm_up(self) -> None:
         if self.warm:
@@ -148,10 +150,15 @@ def assignment_names() -> list[str]:
 
 
 def default_assignment() -> str | None:
-    """The assignment commands take when none is named: the course's first, in the book's order of
-    its notebooks (the alphabetical first when nothing says otherwise)."""
+    """The assignment commands take when none is named: the one that declares itself the course's
+    default (``Assignment(default=True)``), so that adding an assignment never changes what a script
+    without --assignment grades; the alphabetical first when none does."""
     names = assignment_names()
-    return names[0] if names else None
+    declared = [name for name in names if getattr(getattr(importlib.import_module(f"{ASSIGNMENTS_PACKAGE}.{name}"),
+                                                          "ASSIGNMENT", None), "default", False)]
+    if len(declared) > 1:
+        raise GraderError(f"more than one assignment declares itself the default: {', '.join(declared)}")
+    return declared[0] if declared else (names[0] if names else None)
 
 
 def load_assignment(name: str | None = None, course: Path | None = None, released: bool = True) -> Assignment:

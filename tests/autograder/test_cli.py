@@ -108,3 +108,14 @@ def test_grade_writes_junit_for_ci(tmp_path):
     suite = ET.parse(out).getroot().find("testsuite")
     failed = [c.get("name") for c in suite.findall("testcase") if c.find("failure") is not None]
     assert suite.get("name") == "grace" and failed and all(name.startswith("any shape") for name in failed)
+
+
+def test_adding_an_assignment_does_not_change_the_default():
+    """Commands without --assignment grade the assignment that declares itself the course's default
+    (tokens_and_loss), whatever sorts first: a CI script written for the first
+    assignment keeps grading it."""
+    from autograder.assignment import assignment_names, default_assignment
+
+    assert default_assignment() == "tokens_and_loss" and "tokens_and_loss" in assignment_names()
+    done = run("grade", "--help")
+    assert "(default: tokens_and_loss)" in " ".join(done.stdout.split())

@@ -23,4 +23,5 @@ ASSIGNMENT = Assignment(
     # a hang costs seconds, not minutes.
     cell_timeout=20.0,
     call_timeout=10.0,
+    default=True,  # the kit's first assignment: what a command without --assignment grades
 )
