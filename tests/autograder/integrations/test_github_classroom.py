@@ -72,11 +72,12 @@ def test_the_workflow_needs_nothing_the_student_may_not_see():
     assert packages == {"torch", "tiktoken", "numpy", "ipython"}
 
 
-def _run_step(notebook: Path, tmp_path: Path) -> tuple[subprocess.CompletedProcess, dict, str]:
+def run_check_step(notebook: Path, tmp_path: Path, assignment: str = "tokens_and_loss",
+                   ) -> tuple[subprocess.CompletedProcess, dict, str]:
     """The template's check step, as the runner runs it, in a folder holding only the release's files
     and the student's notebook; what the reporter decodes from its output, and the run page's summary."""
-    repository = Path(shutil.copytree(REPO / "release" / "tokens_and_loss", tmp_path / "repository"))
-    shutil.copy(notebook, repository / "tokens_and_loss.ipynb")
+    repository = Path(shutil.copytree(REPO / "release" / assignment, tmp_path / "repository"))
+    shutil.copy(notebook, repository / f"{assignment}.ipynb")
     output, summary = tmp_path / "github_output", tmp_path / "step_summary"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "COURSE_KIT_CHECKING")}
     env.update(GITHUB_OUTPUT=str(output), GITHUB_STEP_SUMMARY=str(summary),
@@ -91,7 +92,7 @@ def _run_step(notebook: Path, tmp_path: Path) -> tuple[subprocess.CompletedProce
 def test_the_check_step_reports_a_wrong_notebook_s_points_and_what_to_fix(tmp_path):
     mistake = next(m for m in corpus.MISTAKES if m.name == "sum_not_mean")
     notebook = corpus.write(corpus.with_answers(**{mistake.function: mistake.code}), tmp_path / "sums.ipynb")
-    done, result, page = _run_step(notebook, tmp_path)
+    done, result, page = run_check_step(notebook, tmp_path)
     assert done.returncode == 0, done.stderr  # a failing check is points, not a failed step
     assert (sum(test["score"] for test in result["tests"]), result["max_score"]) == (7, 10)
     assert result["status"] == "fail"
@@ -104,7 +105,7 @@ def test_the_check_step_reports_a_wrong_notebook_s_points_and_what_to_fix(tmp_pa
 
 def test_the_check_step_gives_a_correct_notebook_every_point(tmp_path):
     notebook = corpus.write(corpus.with_answers(), tmp_path / "correct.ipynb")
-    done, result, page = _run_step(notebook, tmp_path)
+    done, result, page = run_check_step(notebook, tmp_path)
     assert done.returncode == 0, done.stderr
     assert result["status"] == "pass" and result["max_score"] == 10
     assert {t["name"]: t["score"] for t in result["tests"]} == {
