@@ -10,7 +10,7 @@ the throughput ratio and the peak memory of each run (the sum of PSS over the wh
 so pages shared between workers count once). It also times a cold ``python -m autograder check``.
 A benchmark prints figures; it asserts nothing but the agreement of the grades.
 
-    python -m bench.batch_throughput [--submissions 40] [--jobs 2] [--assignment train_and_generate]
+    python -m bench.batch_throughput [--submissions 40] [--jobs 2] [--assignment train_and_generate | attention]
 
 For train_and_generate, nbgrader runs every cell, the ten-epoch training loop included (about half
 a minute each); the kit leaves out the cells tagged skip-when-grading.
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from tests import corpus
+from tests import attention_corpus, corpus
 from tests import train_and_generate_corpus as tg_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +43,11 @@ CORPORA = {
     "tokens_and_loss": (corpus.with_answers, corpus.MISTAKES),
     "train_and_generate": (tg_corpus.with_answers, [
         m for m in tg_corpus.MISTAKES if m.function != "calc_loss_batch" and m.name != "temperature_after_softmax"]),
+    # attention: the mistakes in the book's code that the notebook's own cells see (they run no dropout,
+    # and check the heads with one head only).
+    "attention": (attention_corpus.with_answers, [
+        m for m in attention_corpus.MISTAKES if m.style is None and m.name not in (
+            "heads_merged_before_transpose", "dropout_on_the_values", "dropout_on_the_output")]),
 }
 # Peak memory is sampled from /proc; each sample walks every process's page tables, which costs CPU the
 # graders would otherwise use, so it is taken once a second (the peaks last longer than that).
