@@ -241,17 +241,20 @@ def indivisible_heads() -> Call:
 
 @cache
 def visible() -> tuple[Call, ...]:
-    """The notebook's own examples (and the shorter batch its cells also try): students see these
-    checks, and check.py ships them."""
+    """The notebook's own examples, and what else its test cells try (biases, a shorter batch, a
+    d_out the heads do not divide): students see these checks, and check.py ships them, so that no
+    test cell of the notebook is stricter than check.py."""
     scores = reference.scaled_attention_scores(BOOK_INPUTS, BOOK_INPUTS)
     batch = torch.stack([BOOK_INPUTS, BOOK_INPUTS])
     return (
         scores_call(BOOK_INPUTS, BOOK_INPUTS, "inputs, inputs"),
         weights_call(scores, "scaled_attention_scores(inputs, inputs)"),
-        outputs("SelfAttention", {"d_in": 3, "d_out": 2}, BOOK_INPUTS, seed=789),
+        *(outputs("SelfAttention", {"d_in": 3, "d_out": 2, "qkv_bias": bias}, BOOK_INPUTS, seed=789)
+          for bias in (False, True)),
         *(outputs("CausalAttention", {"d_in": 3, "d_out": 2, "context_length": 6, "dropout": 0.0}, tokens, seed=123,
                   own_mask=True) for tokens in (batch, batch[:, :4])),
         *(outputs("MultiHeadAttention", {"d_in": 3, "d_out": 2, "context_length": 6, "dropout": 0.0,
                                          "num_heads": 2}, tokens, seed=123, own_mask=True)
           for tokens in (batch, batch[:, :4])),
+        indivisible_heads(),
     )
