@@ -38,7 +38,7 @@ def test_dropout_on_the_weights_passes_whatever_its_draws():
 
 @pytest.mark.parametrize("mask, says", [
     (torch.ones(40, N, 2 * N), "were dropped (0.0%)"),  # scaled, never dropped
-    ((torch.rand(40, N, 2 * N, generator=torch.Generator().manual_seed(1)) >= P).double(), "not whole attention"),
+    ((torch.rand(40, N, 2 * N, generator=torch.Generator().manual_seed(1)) >= P).double(), "not whole weights"),
     ((torch.rand(40, N, N, generator=torch.Generator().manual_seed(2)) >= 1 - P).double().repeat(1, 1, 2),
      "were dropped"),  # keeps with probability p
 ], ids=["never_dropped", "copies_dropped_apart", "p_is_the_keep_probability"])
