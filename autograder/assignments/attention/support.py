@@ -19,8 +19,8 @@ def probe_weights(scores, *_, **__):
     the scores rather than a softmax."""
     import torch
 
-    n = scores.shape[-1]
-    past = torch.tril(torch.ones(n, n, dtype=torch.bool, device=scores.device))
+    size = scores.shape[-1]
+    past = torch.tril(torch.ones(size, size, dtype=torch.bool, device=scores.device))
     weights = torch.sigmoid(scores).masked_fill(~past, 0.0)
     return weights / weights.sum(-1, keepdim=True)
 
