@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 
+from . import inputs
 from .inputs import arguments, called, fingerprints, instance_of, read_after, stand_ins, standing_in, warm_up, watched
 from .judge import Verdict, judge
 from .ops import NoRecording, needs_ops, record_ops
@@ -44,11 +45,12 @@ def call_and_judge(function, call: dict, limit: float | None = None, namespace: 
             return Verdict(False, f"The check could not build its inputs for {call['shown']} ({_error_text(exc)}). "
                                   "Keep the files beside the notebook as they came.")
         instance = None
-        if "build" in call:
-            instance = instance_of(function, call["build"])
-            function = getattr(instance, call["method"]) if call.get("method") else instance
-        with standing_in(namespace if namespace is not None else {}, standing), recorder:
-            value = called(function, args, call.get("repeat", 1), call.get("kwargs"), call.get("grad", True))
+        with standing_in(namespace if namespace is not None else {}, standing):  # a class may build its callees
+            if "build" in call:
+                instance = instance_of(function, call["build"])
+                function = inputs.bound(instance, call.get("method"))
+            with recorder:
+                value = called(function, args, call.get("repeat", 1), call.get("kwargs"), call.get("grad", True))
         after = {item: dict(pairs) for item, pairs in read_after(call.get("after", []), args, instance, value)}
         kept = {index: dict(fingerprints(args[index])) for index in watched(call)}
     except CallTimedOut:

@@ -10,7 +10,8 @@ A call is a dict of plain data (so that it ships in ``checks.pt``, loaded with `
     mistakes   known mistakes: {"name", "text", "when": a predicate, or any/all/not/raised of them}
     build      for a class: {"args", "kwargs", "seed", "state": {name: tensor} | None, "train",
                "keep": [names of the state the student's own code makes, not loaded]}
-    method     for a class: the method to call on the instance (default: the instance itself)
+    method     for a class: the method to call on the instance (default: the instance itself), or
+               "support:<name>": the assignment's support function of that name, given the instance
     after      what to read back after the call: argument indexes (what a call is meant to change in
                them: a model's parameters), "self" (the instance), "grad:<index>" (the gradients
                backward() on the returned value leaves on that model's parameters)

@@ -17,13 +17,15 @@ from .values import describe
 
 ZERO = 1e-6  # an entry this close to 0 was dropped (kept weights here are above 1e-3)
 RTOL = 1e-4  # a kept weight is the eval-mode one scaled by 1 / (1 - p), up to float rounding
-COUNTED = 1e-3  # weights above this count toward the dropped share (the others are masked: 0 anyway)
+COUNTED = 1e-3  # entries this far from 0 count toward the dropped share (masked weights are 0 anyway)
 
 
 def dropout(spec: dict, value: Any, stood_in: frozenset = frozenset()) -> str | None:
     """{"kept": eval-mode output, "p", "block": n, "twins"?: true, "share"?: true, "false_failure", "what",
-    "stand_in"?: [{"callees", "kept"}]}: with stand-ins in place for some callees, the eval-mode
-    output computed with them is right too (the first that applies is the one a message shows).
+    "base"?: tensor, "stand_in"?: [{"callees", "kept"}]}: with stand-ins in place for some callees, the
+    eval-mode output computed with them is right too (the first that applies is the one a message
+    shows). With "base", what is judged is the value minus it: a residual branch's dropout, say, after
+    the shortcut's input.
 
     The output's last dimension is blocks of ``2 n``: in each, entries c and n + c are one weight's
     two copies. Every entry is 0 or ``kept / (1 - p)``; with "twins", the two copies of a weight are
@@ -44,7 +46,7 @@ def _dropped(spec: dict, value: Any) -> str | None:
     kept, p, n = spec["kept"], spec["p"], spec["block"]
     if not isinstance(value, torch.Tensor) or value.shape != kept.shape or not value.is_floating_point():
         return f"{spec['what']}: expected a float tensor of shape {tuple(kept.shape)}, got {describe(value)}."
-    value, scaled = value.detach().double(), kept.double() / (1 - p)
+    value, scaled = value.detach().double() - spec.get("base", torch.zeros(())).double(), kept.double() / (1 - p)
     dropped = value.abs() <= ZERO
     right = dropped | torch.isclose(value, scaled, rtol=RTOL, atol=ZERO)
     if not bool(right.all()):
@@ -58,7 +60,7 @@ def _dropped(spec: dict, value: Any) -> str | None:
                 "belongs on the weights, after the softmax and before they weigh the values.")
     if not spec.get("share", True):
         return None
-    counted = (kept.double().reshape(pairs.shape)[..., 0, :] > COUNTED)
+    counted = (kept.double().abs().reshape(pairs.shape)[..., 0, :] > COUNTED)
     total, zeroed = int(counted.sum()), int((pairs[..., 0, :] & counted).sum())
     bound = math.sqrt(total * math.log(2 / spec["false_failure"]) / 2)
     if abs(zeroed - p * total) <= bound:

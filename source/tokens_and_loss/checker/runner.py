@@ -196,11 +196,12 @@ class Runner:
         recorder, out = ops.record_ops() if record else ops.NoRecording(), bytearray()
         try:
             instance = None
-            if build is not None:
-                instance = inputs.instance_of(function, wire.decode(build, blob))
-                function = getattr(instance, method) if method else instance
-            with inputs.standing_in(self.shell.user_ns, stand_in or {}), recorder:
-                value = inputs.called(function, values, repeat, named if isinstance(named, dict) else {}, grad)
+            with inputs.standing_in(self.shell.user_ns, stand_in or {}):  # a class may build its callees
+                if build is not None:
+                    instance = inputs.instance_of(function, wire.decode(build, blob))
+                    function = inputs.bound(instance, method)
+                with recorder:
+                    value = inputs.called(function, values, repeat, named if isinstance(named, dict) else {}, grad)
             changed.update(guard.restore())  # before anything is read back
             reply = {"ok": True, "value": wire.encode(value, out)}
             if after:

@@ -165,6 +165,17 @@ def instance_of(cls, spec: dict):
     return instance
 
 
+def bound(instance, method: str | None):
+    """What a call on a built instance calls: the instance itself, its ``method``, or, for
+    ``"support:<name>"``, the assignment's support function of that name given the instance first
+    (a greedy decoder the notebook is given, say, run with the student's model)."""
+    if not method:
+        return instance
+    if method.startswith("support:"):
+        return functools.partial(getattr(support(), method.removeprefix("support:")), instance)
+    return getattr(instance, method)
+
+
 def called(function, args: list, repeat: int = 1, kwargs: dict | None = None, grad: bool = True) -> Any:
     """``function(*args, **kwargs)``, under torch.no_grad() unless ``grad``; with ``repeat``, that many
     calls in a row on the same objects (a model and its optimizer, several steps), and the list of

@@ -3,6 +3,7 @@ its properties (never its draws), weights' rows, two parts of an output alike, a
 refuse its arguments, a buffer the student's own, and stand-in values for the callees that stood in."""
 
 import math
+import sys
 
 import pytest
 import torch
@@ -108,3 +109,59 @@ def test_a_kept_buffer_is_the_student_s_own_and_the_rest_is_loaded():
     assert torch.equal(built.mask, torch.triu(torch.ones(3, 3), 2))
     with pytest.raises(inputs.LayoutMismatch, match="`mask`"):
         inputs.instance_of(Masked, {"args": [3], "state": state})
+
+
+def test_a_residual_branch_s_dropout_is_judged_after_its_base():
+    base, branch = torch.randn(4, 8, 16), -torch.rand(4, 8, 16) - 0.1  # negative entries count too
+    keep = (torch.rand(4, 8, 16, generator=torch.Generator().manual_seed(5)) >= P).double()
+    given = {"kept": branch, "base": base, "p": P, "block": 8, "twins": False, "false_failure": 2.5e-7, "what": "it"}
+    assert dropout(given, base + branch * keep / (1 - P)) is None
+    assert dropout(given, (base + branch) * keep / (1 - P)) is not None  # the sum dropped, shortcut and all
+
+
+class Part(nn.Module):
+    def forward(self, x):
+        return x + 1
+
+
+class ProbePart(nn.Module):
+    def forward(self, x):
+        return x - 1
+
+
+class Whole(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.part = NAMESPACE["Part"]()  # built by name, as a student's class builds its parts
+
+    def forward(self, x):
+        return self.part(x)
+
+
+NAMESPACE = {"Part": Part, "Whole": Whole}
+
+
+def twice(model, x):
+    return model(model(x))
+
+
+def test_a_class_is_built_with_the_stand_ins_of_its_failed_parts_and_a_support_function_can_call_it(monkeypatch):
+    """The stand-in for a part is in place while the class is constructed (it builds its parts then),
+    and ``method: "support:<name>"`` calls the support module's function with the instance."""
+    import types
+
+    from autograder.sandbox.inside.checker.calling import call_and_judge
+
+    support = types.ModuleType("checks_support")
+    support.STAND_INS, support.twice = {"ProbePart": ProbePart}, twice
+    monkeypatch.setitem(sys.modules, "checks_support", support)
+    call = {"function": "Whole", "shown": "twice(Whole(), x)", "args": [torch.zeros(2)], "mistakes": [],
+            "expect": [{"close": torch.full((2,), 2.0), "rtol": 0, "atol": 0, "what": "w", "stand_in": [
+                {"callees": ["Part"], "close": torch.full((2,), -2.0), "note": " (stand-in)"}]}],
+            "build": {"args": [], "kwargs": {}, "seed": 0, "state": None, "train": False},
+            "method": "support:twice", "stand_in": {"Part": "ProbePart"}}
+    assert call_and_judge(Whole, call, namespace=NAMESPACE).passed
+    assert call_and_judge(Whole, call, namespace=NAMESPACE, failed={"Part"}).passed
+    assert NAMESPACE["Part"] is Part  # put back
+    wrong = {**call, "expect": [{**call["expect"][0], "stand_in": []}]}
+    assert not call_and_judge(Whole, wrong, namespace=NAMESPACE, failed={"Part"}).passed
