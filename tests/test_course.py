@@ -20,7 +20,7 @@ from tests import corpus
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("assignment_name", ["tokens_and_loss", "train_and_generate", "attention"])
+@pytest.mark.parametrize("assignment_name", ["tokens_and_loss", "train_and_generate", "attention", "gpt_model"])
 def test_release_is_in_sync_with_source(assignment_name):
     assert release_differences(ROOT, assignment_name) == []
 

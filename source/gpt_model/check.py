@@ -1,0 +1,1 @@
+../../autograder/sandbox/inside/check.py
