@@ -10,7 +10,7 @@ the throughput ratio and the peak memory of each run (the sum of PSS over the wh
 so pages shared between workers count once). It also times a cold ``python -m autograder check``.
 A benchmark prints figures; it asserts nothing but the agreement of the grades.
 
-    python -m bench.batch_throughput [--submissions 40] [--jobs 2] [--assignment train_and_generate | attention]
+    python -m bench.batch_throughput [--submissions 40] [--jobs 2] [--assignment NAME]
 
 For train_and_generate, nbgrader runs every cell, the ten-epoch training loop included (about half
 a minute each); the kit leaves out the cells tagged skip-when-grading.
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from tests import attention_corpus, corpus
+from tests import attention_corpus, corpus, gpt_model_corpus
 from tests import train_and_generate_corpus as tg_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +48,11 @@ CORPORA = {
     "attention": (attention_corpus.with_answers, [
         m for m in attention_corpus.MISTAKES if m.style is None and m.name not in (
             "heads_merged_before_transpose", "dropout_on_the_values", "dropout_on_the_output")]),
+    # gpt_model: the mistakes its test cells see (a wrong LayerNorm fails the block's and the model's cells
+    # there too, and the cells run no dropout and compare nothing with the exact GELU).
+    "gpt_model": (gpt_model_corpus.with_answers, [
+        m for m in gpt_model_corpus.MISTAKES if m.name in (
+            "feed_forward_shortcut_missing", "post_layer_norm", "out_head_with_bias")]),
 }
 # Peak memory is sampled from /proc; each sample walks every process's page tables, which costs CPU the
 # graders would otherwise use, so it is taken once a second (the peaks last longer than that).
