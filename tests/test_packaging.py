@@ -18,8 +18,9 @@ import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("autograder", "solutions")
-# Files that run inside the sandbox import each other by their plain names, as siblings.
-SANDBOX_SIBLINGS = {"checker", "model_cache", "forward_memo", "zygote", "gpt2"}
+# Files that run inside the sandbox import each other by their plain names, as siblings (gpt2 and
+# attention: the modules a release ships beside its notebook, which its checks_support.py may use).
+SANDBOX_SIBLINGS = {"checker", "model_cache", "forward_memo", "zygote", "gpt2", "attention"}
 
 
 def imported_modules() -> dict[str, set[str]]:
