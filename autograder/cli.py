@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also write each student's feedback page into nbgrader's feedback folder, "
                             "DIR/<student>/<assignment>/<notebook>.html (default: COURSE/feedback when "
                             "grading an nbgrader course's submitted/ folder)")
+    grade.add_argument("--similarity-base", type=Path, action="append", default=[], metavar="PATH",
+                       help="for a directory: code every student may share, left out when the submissions are "
+                            "compared for copies (a folder or file of .py and .ipynb; for this course, the book's "
+                            "code); repeatable. See `similarity`")
     _common(grade)
 
     check = commands.add_parser("check", help="students: run the visible checks on your notebook")
@@ -81,6 +85,18 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="instructors: the class report (HTML, CSV, JSON) of a graded batch")
     report.add_argument("out", type=Path, help="the output folder of `grade DIR -o OUT`")
     _common(report)
+
+    similar = commands.add_parser("similarity", help="instructors: find copied work across a graded batch "
+                                                     "(OUT/similarity.html and similarity.csv)")
+    similar.add_argument("out", type=Path, help="the output folder of `grade DIR -o OUT`")
+    similar.add_argument("--base", type=Path, action="append", default=[], metavar="PATH",
+                         help="code every student may share, left out of the comparison, as MOSS's base files: a "
+                              "folder or file of .py and .ipynb (for this course, the book's code; last year's "
+                              "solutions); repeatable. The release's code and the kit's solutions always are")
+    similar.add_argument("--threshold", type=float, default=None, metavar="SHARE",
+                         help="report pairs sharing at least this share (0 to 1) of a function's code beyond the "
+                              "base (default: %(default)s, the kit's)")
+    _common(similar)
 
     bundle = commands.add_parser("gradescope-bundle", help="write the autograder zip Gradescope expects")
     bundle.add_argument("-o", "--out", type=Path, default=Path("autograder.zip"), help="zip to write")
@@ -144,6 +160,7 @@ def cmd_grade(args: argparse.Namespace, assignment: Assignment) -> int:
         if args.format == "junit":
             write_junit(batch.results, args.out / "junit.xml")
         print(batch_summary(batch.results, batch.seconds, batch.resumed))
+        print(_compared(args.out, batch.results, assignment, args.similarity_base))
         print(f"Results: {args.out}/<student>/results.json and feedback.html, {args.out / 'grades.csv'} and the "
               f"gradebook ({args.gradebook or 'sqlite:///' + str(args.out / 'gradebook.db')})")
         if feedback_dir is not None:
@@ -169,6 +186,19 @@ def cmd_grade(args: argparse.Namespace, assignment: Assignment) -> int:
     verdict = "GRADER ERROR, no score" if result.grader_errors else f"{result.score:g}/{result.max_score:g}"
     print(f"{result.student}: {verdict} -> {args.out}")
     return _grader_errors(result)
+
+
+def _compared(out: Path, results: list[SubmissionResult], assignment: Assignment, base: list[Path],
+              threshold: float | None = None) -> str:
+    """Compare the batch for copies and say how many pairs look copied (``similarity``)."""
+    from autograder.similarity.compare import THRESHOLD
+    from autograder.similarity.report import possible_copies, write_similarity
+
+    try:
+        write_similarity(out, results, assignment, base, THRESHOLD if threshold is None else threshold)
+    except (OSError, ValueError, RecursionError) as exc:  # the grades are written: the comparison is extra
+        return f"Possible copies: not compared ({type(exc).__name__}: {exc}); the grades stand."
+    return possible_copies(out) or ""
 
 
 def _grader_errors(result: SubmissionResult) -> int:
@@ -238,6 +268,16 @@ def cmd_report(args: argparse.Namespace, assignment: Assignment) -> int:
     return 0
 
 
+def cmd_similarity(args: argparse.Namespace, assignment: Assignment) -> int:
+    from autograder.outputs.class_report import load_batch
+
+    results = load_batch(args.out)
+    batch_assignment = load_assignment(results[0].assignment, args.course)
+    print(_compared(args.out, results, batch_assignment, args.base, args.threshold))
+    print(f"Wrote {args.out / 'similarity.html'} and {args.out / 'similarity.csv'}.")
+    return 0
+
+
 def cmd_gradescope_bundle(args: argparse.Namespace, assignment: Assignment) -> int:
     from autograder.integrations.gradescope import bundle
 
@@ -255,7 +295,7 @@ def cmd_gradescope_run(args: argparse.Namespace, assignment: Assignment) -> int:
 
 COMMANDS = {"grade": cmd_grade, "check": cmd_check, "validate": cmd_validate, "warm-up": cmd_warm_up,
             "student-checker": cmd_student_checker,
-            "report": cmd_report,
+            "report": cmd_report, "similarity": cmd_similarity,
             "gradescope-bundle": cmd_gradescope_bundle, "gradescope-run": cmd_gradescope_run}
 
 

@@ -156,10 +156,10 @@ def report_csv(results: list[SubmissionResult]) -> str:
     return buffer.getvalue()
 
 
-def report_html(summary: Summary, results: list[SubmissionResult]) -> str:
+def report_html(summary: Summary, results: list[SubmissionResult], copies: str | None = None) -> str:
     notes = {r.student: (r.grader_errors or r.notes or [c.message for c in r.checks if not c.passed] or [""])[0]
              for r in results}
-    return render("report.html.j2", summary=summary, results=results, notes=notes,
+    return render("report.html.j2", summary=summary, results=results, notes=notes, copies=copies,
                   distribution=png_data_uri(score_distribution_png(summary, results)),
                   pass_rates=png_data_uri(pass_rate_png(summary)))
 
@@ -175,5 +175,7 @@ def write_report(out: Path) -> Path:
     summary = summarize(results)
     write_atomic(out / "report.csv", report_csv(results))
     write_atomic(out / "report.json", json.dumps(asdict(summary), indent=2, ensure_ascii=False) + "\n")
-    write_atomic(out / "report.html", report_html(summary, results))
+    from autograder.similarity.report import possible_copies
+
+    write_atomic(out / "report.html", report_html(summary, results, possible_copies(out)))
     return out / "report.html"

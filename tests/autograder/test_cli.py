@@ -40,6 +40,12 @@ def test_grade_the_example_class(tmp_path):
         assert_gradescope_schema(json.loads((tmp_path / "out" / student / "results.json").read_text()))
     assert "4 submissions: 4 graded" in done.stdout
     assert scores(f"sqlite:///{tmp_path / 'out' / 'gradebook.db'}", "tokens_and_loss")["grace"] == 8
+    # the batch is compared for copies: the examples were made from one seed notebook, and ada's and
+    # grace's manual_cross_entropy are the same code, which is neither the release's nor the kit's
+    assert "Possible copies: 1 pair(s) share at least 50% of a function's code beyond the base" in done.stdout
+    copies = list(csv.DictReader((tmp_path / "out" / "similarity.csv").open()))
+    assert {(r["student_a"], r["student_b"], r["function"]) for r in copies} == {
+        ("ada", "grace", "manual_cross_entropy"), ("ada", "grace", "all")}
 
 
 def test_grade_one_notebook_writes_results_json(tmp_path):

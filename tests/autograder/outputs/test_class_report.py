@@ -69,7 +69,7 @@ def test_report_renders_in_chromium(report, tmp_path):
     page = report / "report.html"
     dom = browser.dump_dom(page, tmp_path / "profile")
     for part in ('id="score-distribution"', 'id="pass-rates"', 'id="pass-rate-table"', 'id="mistakes"',
-                 'id="problems"', 'id="students"'):
+                 'id="problems"', 'id="students"', 'id="copies"'):
         assert part in dom
     assert dom.count("<tr>") > 30 and "sum not mean" in dom and "corrupt_json" in dom
 
