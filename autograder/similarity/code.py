@@ -18,6 +18,8 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
+# What a student's cell may make the parser raise: a syntax error, a null byte, nesting too deep.
+UNPARSABLE = (SyntaxError, ValueError, RecursionError, MemoryError)
 DROPPED = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
            tokenize.ENCODING, tokenize.ENDMARKER}
 
@@ -53,7 +55,7 @@ def functions_in_sources(sources: list[str], names: tuple[str, ...] | None = Non
     for source in sources:
         try:
             tree = ast.parse(source)
-        except (SyntaxError, ValueError):
+        except UNPARSABLE:
             continue
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and (
@@ -110,7 +112,7 @@ def normalised(source: str) -> list[Token]:
     """The tokens of ``source`` that are compared, with their lines (see the module's docstring)."""
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    except UNPARSABLE:
         return []
     bound, docstrings = _bound_names(tree), _docstrings(tree)
     tokens, previous = [], ""

@@ -139,3 +139,12 @@ def test_the_class_report_links_the_evidence(command, batch):
     results = [from_dict(json.loads(p.read_text())["result"]) for p in sorted(batch["out"].glob(f"*/{GRADING_RECORD}"))]
     page = report_html(summarize(results), results, possible_copies(batch["out"]))
     assert "Possible copies: 21 pair(s), 2 group(s)" in page and '<a href="similarity.html">' in page
+
+
+def test_a_cell_the_parser_cannot_read_costs_nothing_but_itself():
+    """A notebook written to break the comparison (nesting too deep, a null byte, a syntax error) loses
+    only those cells: the class is still compared."""
+    from autograder.similarity.code import functions_in_sources
+
+    cells = ["x = " + "(" * 100_000 + ")" * 100_000, "y = 1\x00", "def broken(:", "def f(a):\n    return a + 1\n"]
+    assert list(functions_in_sources(cells, ("f", "broken"))) == ["f"]
