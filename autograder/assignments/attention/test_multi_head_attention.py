@@ -1,6 +1,8 @@
 """MultiHeadAttention: head counts from 1 to 4, biased or not, d_in != d_out, shorter sequences than the
 context, its own mask, eval mode, causality as built, the weights' rows, dropout, and d_out % num_heads."""
 
+from functools import cache
+
 import pytest
 
 from autograder.assignments.attention import calls
@@ -14,33 +16,50 @@ CONFIGS = [  # batch, n
     ({"d_in": 5, "d_out": 8, "context_length": 6, "dropout": 0.0, "num_heads": 4, "qkv_bias": True}, 3, 6),
     ({"d_in": 8, "d_out": 8, "context_length": 8, "dropout": 0.0, "num_heads": 1, "qkv_bias": False}, 2, 7),
 ]
+TWO_HEADS = {"d_in": 4, "d_out": 8, "context_length": 8, "dropout": 0.0, "num_heads": 2, "qkv_bias": True}
 
 
-@pytest.mark.parametrize("config, batch, n", CONFIGS)
-def test_context_vectors_with_the_reference_parameters(submission, config, batch, n):
-    x = calls.randn((batch, n, config["d_in"]), 100 + n)
-    judged(submission, calls.outputs("MultiHeadAttention", config, x, seed=config["num_heads"] + n))
+@cache  # every hidden call, built once per grading process rather than once per submission
+def _calls() -> dict[str, tuple]:
+    return {
+        "reference": tuple(calls.outputs("MultiHeadAttention", config, calls.randn((batch, n, config["d_in"]), 100 + n),
+                                         seed=config["num_heads"] + n) for config, batch, n in CONFIGS),
+        "own_mask": (calls.outputs("MultiHeadAttention", TWO_HEADS, calls.randn((2, 6, 4), 61), seed=9,
+                                   own_mask=True),),
+        "eval": (calls.outputs("MultiHeadAttention", {**TWO_HEADS, "dropout": 0.5, "qkv_bias": False},
+                               calls.randn((2, 6, 4), 4), seed=4, repeat=2),),
+        "causal": (calls.causality("MultiHeadAttention", {**TWO_HEADS, "qkv_bias": False}, calls.randn((8, 4), 13),
+                                   cuts=(2, 5), seed=13),),
+        "weights": tuple(calls.weights_shown("MultiHeadAttention", n=8, heads=2, p=calls.TRAIN_P, batch=8, train=train)
+                         for train in (False, True)),
+        "indivisible": (calls.indivisible_heads(),),
+    }
+
+
+def _judged(submission, kind: str) -> None:
+    for call in _calls()[kind]:
+        judged(submission, call)
+
+
+def test_context_vectors_with_the_reference_parameters(submission):
+    _judged(submission, "reference")
 
 
 def test_its_own_mask_hides_the_future(submission):
-    config = {"d_in": 4, "d_out": 8, "context_length": 8, "dropout": 0.0, "num_heads": 2, "qkv_bias": True}
-    judged(submission, calls.outputs("MultiHeadAttention", config, calls.randn((2, 6, 4), 61), seed=9, own_mask=True))
+    _judged(submission, "own_mask")
 
 
 def test_eval_mode_is_deterministic(submission):
-    config = {"d_in": 4, "d_out": 8, "context_length": 8, "dropout": 0.5, "num_heads": 2, "qkv_bias": False}
-    judged(submission, calls.outputs("MultiHeadAttention", config, calls.randn((2, 6, 4), 4), seed=4, repeat=2))
+    _judged(submission, "eval")
 
 
 def test_no_token_sees_later_ones_as_built(submission):
-    config = {"d_in": 4, "d_out": 8, "context_length": 8, "dropout": 0.0, "num_heads": 2, "qkv_bias": False}
-    judged(submission, calls.causality("MultiHeadAttention", config, calls.randn((8, 4), 13), cuts=(2, 5), seed=13))
+    _judged(submission, "causal")
 
 
-@pytest.mark.parametrize("train", [False, True], ids=["weights_sum_to_one", "dropout_on_the_weights"])
-def test_attention_weights(submission, train):
-    judged(submission, calls.weights_shown("MultiHeadAttention", n=8, heads=2, p=calls.TRAIN_P, batch=8, train=train))
+def test_attention_weights_sum_to_one_and_are_dropped_on_the_weights(submission):
+    _judged(submission, "weights")
 
 
 def test_refuses_a_d_out_not_divisible_by_num_heads(submission):
-    judged(submission, calls.indivisible_heads())
+    _judged(submission, "indivisible")

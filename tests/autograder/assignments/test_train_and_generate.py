@@ -275,7 +275,7 @@ def test_a_dask_cluster_grades_it_like_the_local_batch(graded, assignment, tmp_p
     distributed = dask_cluster.distributed()
     submissions = tmp_path / "submissions"
     submissions.mkdir()
-    for name in ("book", "stub", "loss_summed", "smallest_k_kept"):
+    for name in ("loss_summed", "smallest_k_kept"):
         shutil.copy(graded["_submissions"] / f"{name}.ipynb", submissions / f"{name}.ipynb")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   silence_logs=logging.ERROR) as cluster:
