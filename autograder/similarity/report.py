@@ -31,6 +31,7 @@ class Similarity:
     codes: dict  # student -> function -> Code, for the page
     threshold: float
     students: int
+    missing: tuple[str, ...] = ()  # graded, but their notebooks are no longer where the batch read them
 
 
 def kit_base(assignment: Assignment) -> list[Path]:
@@ -48,12 +49,14 @@ def find_similar(results: list, assignment: Assignment, base: list[Path] = (),
                  threshold: float = THRESHOLD) -> Similarity:
     names = tuple(f.name for f in assignment.functions)
     hashes = base_hashes(base_sources([*kit_base(assignment), *base]))
-    codes = {}
+    codes, missing = {}, []
     for result in results:
         if result.source and Path(result.source).is_file():
             codes[result.student] = prepare(functions_in_notebook(Path(result.source), names), hashes)
+        elif not result.unusable:
+            missing.append(result.student)
     pairs = compare(codes, threshold)
-    return Similarity(pairs, groups(pairs), codes, threshold, len(codes))
+    return Similarity(pairs, groups(pairs), codes, threshold, len(codes), tuple(missing))
 
 
 def similarity_csv(similarity: Similarity) -> str:
@@ -78,7 +81,7 @@ def write_similarity(out: Path, results: list, assignment: Assignment, base: lis
     write_atomic(out / "similarity.csv", similarity_csv(similarity))
     write_atomic(out / "similarity.html", similarity_html(similarity, assignment.name))
     summary = {"pairs": len(similarity.pairs), "groups": [list(g) for g in similarity.groups],
-               "threshold": threshold, "students": similarity.students}
+               "threshold": threshold, "students": similarity.students, "missing": list(similarity.missing)}
     write_atomic(out / SUMMARY, json.dumps(summary) + "\n")
     return similarity
 
@@ -90,5 +93,8 @@ def possible_copies(out: Path) -> str | None:
     except (OSError, ValueError):
         return None
     groups_text = f", {len(data['groups'])} group(s) of three or more" if data["groups"] else ""
+    missing = data.get("missing") or []
+    missing_text = (f" Not compared, their notebooks no longer where the batch read them: {', '.join(missing)}."
+                    if missing else "")
     return (f"Possible copies: {data['pairs']} pair(s){groups_text} share at least {data['threshold']:.0%} of a "
-            f"function's code beyond the base (see {out / 'similarity.html'}; nothing is deducted).")
+            f"function's code beyond the base (see {out / 'similarity.html'}; nothing is deducted).{missing_text}")

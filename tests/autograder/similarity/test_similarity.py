@@ -148,3 +148,12 @@ def test_a_cell_the_parser_cannot_read_costs_nothing_but_itself():
 
     cells = ["x = " + "(" * 100_000 + ")" * 100_000, "y = 1\x00", "def broken(:", "def f(a):\n    return a + 1\n"]
     assert list(functions_in_sources(cells, ("f", "broken"))) == ["f"]
+
+
+def test_a_notebook_moved_away_since_grading_is_named_not_silently_left_out(batch, tmp_path):
+    from autograder.similarity.report import possible_copies, write_similarity
+
+    moved = [SubmissionResult(r.student, r.assignment, (), source=str(tmp_path / "gone.ipynb"))
+             if r.student == "book_01" else r for r in batch["results"]]
+    write_similarity(tmp_path, moved, load_assignment("train_and_generate"), [batch["book"]])
+    assert "Not compared, their notebooks no longer where the batch read them: book_01." in possible_copies(tmp_path)
