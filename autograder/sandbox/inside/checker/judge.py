@@ -126,7 +126,25 @@ def _close(spec: dict, value, outcome: Outcome) -> str | None:
                 value.to(torch.float64), option.to(torch.float64), rtol=spec.get("rtol", 1e-4),
                 atol=spec.get("atol", 1e-12), equal_nan=spec.get("equal_nan", False)).all()):
             return None
-    return f"{what}: expected {numbers(expected.to(torch.float64))}, got {numbers(value.to(torch.float64))}."
+    shown = f"{what}: expected {numbers(expected.to(torch.float64))}, got {numbers(value.to(torch.float64))}"
+    return shown + _first_difference(expected, value, spec) + "."
+
+
+def _first_difference(expected, value, spec: dict) -> str:
+    """Where two tensors of one shape first differ, when the first numbers a message shows are alike
+    (a causal row, say, that goes wrong only after position 0): otherwise "expected [1, 0, 0, 0, ...],
+    got [1, 0, 0, 0, ...]" would say nothing."""
+    import torch
+
+    if value.shape != expected.shape or value.numel() <= 4 or numbers(value.double()) != numbers(expected.double()):
+        return ""
+    apart = ~torch.isclose(value.double(), expected.double(), rtol=spec.get("rtol", 1e-4), atol=spec.get("atol", 1e-12),
+                           equal_nan=spec.get("equal_nan", False))
+    if not bool(apart.any()):
+        return ""
+    at = tuple(int(i) for i in apart.nonzero()[0])
+    return (f"; they first differ at index {at}: expected {float(expected.double()[at]):.6g}, "
+            f"got {float(value.double()[at]):.6g}")
 
 
 def _stand_ins(spec: dict, stood_in: frozenset) -> list[dict]:

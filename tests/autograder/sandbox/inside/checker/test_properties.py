@@ -165,3 +165,16 @@ def test_a_class_is_built_with_the_stand_ins_of_its_failed_parts_and_a_support_f
     assert NAMESPACE["Part"] is Part  # put back
     wrong = {**call, "expect": [{**call["expect"][0], "stand_in": []}]}
     assert not call_and_judge(Whole, wrong, namespace=NAMESPACE, failed={"Part"}).passed
+
+
+def test_a_message_says_where_two_tensors_differ_when_their_first_numbers_agree():
+    """Causal weights go wrong after position 0: the first numbers shown are alike, so the message
+    names the first place they differ; when the shown numbers already differ, it says nothing more."""
+    expected = torch.tensor([[1.0, 0, 0, 0, 0.5], [0.2, 0.8, 0, 0, 0]])
+    closeness = call([{"close": expected, "rtol": 1e-4, "atol": 1e-6, "what": "w"}])
+    wrong_late = expected.clone()
+    wrong_late[0, 4] = 0.9
+    assert judge(closeness, wrong_late).message.endswith("they first differ at index (0, 4): expected 0.5, got 0.9.")
+    wrong_early = wrong_late.clone()
+    wrong_early[0, 0] = 2.0
+    assert "first differ" not in judge(closeness, wrong_early).message
