@@ -20,6 +20,7 @@ import torch
 
 from autograder.assignments.attention import forms, hints
 from autograder.assignments.attention.support import probe_scores, probe_weights
+from autograder.checks import stand_ins
 from autograder.checks.call import Call
 from solutions import attention as reference
 
@@ -107,24 +108,11 @@ def _callees(kind: str) -> tuple[str, ...]:
 
 
 def _stand_ins(kind: str, outcome_with) -> list[dict]:
-    """What a correct module gives with the kit's stand-ins in place of each set of failed functions
-    it may call (the largest first): ``outcome_with(scoring, weighting)``."""
-    alternatives = []
-    callees = _callees(kind)
-    for size in range(len(callees), 0, -1):
-        for chosen in itertools.combinations(callees, size):
-            value = outcome_with(probe_scores if "scaled_attention_scores" in chosen else None,
-                                 probe_weights if "causal_attention_weights" in chosen else None)
-            alternatives.append({"callees": list(chosen), "close": value, "note": _note(chosen)})
-    return alternatives
-
-
-def _note(callees: tuple[str, ...]) -> str:
-    names = " and ".join(callees)
-    its = "their" if len(callees) > 1 else "its"
-    them, plural = ("them", "s") if len(callees) > 1 else ("it", "")
-    return (f"; your {names} failed {its} own checks, so while this runs, the calls of {them} go to the kit's "
-            f"stand-in{plural}, so that the mistake there costs only {its} own points")
+    """What a correct module gives with the kit's stand-ins for each set of failed functions it may
+    call: ``outcome_with(scoring, weighting)``."""
+    return stand_ins.alternatives(_callees(kind), lambda chosen: outcome_with(
+        probe_scores if "scaled_attention_scores" in chosen else None,
+        probe_weights if "causal_attention_weights" in chosen else None))
 
 
 def _shown(kind: str, config: dict, x: torch.Tensor, whose: str) -> str:

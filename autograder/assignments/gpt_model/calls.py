@@ -11,12 +11,12 @@ train mode (``dropout`` with the block's input as its base).
 
 from __future__ import annotations
 
-import itertools
 from functools import cache
 
 import torch
 
 from autograder.assignments.gpt_model import forms, hints, support
+from autograder.checks import stand_ins
 from autograder.checks.call import Call
 
 RTOL, ATOL = 1e-4, 1e-5  # another correct order of float32 operations rounds apart by about 1e-6 here
@@ -66,23 +66,14 @@ def reference_state(kind: str, args: list, seed: int) -> dict[str, torch.Tensor]
     return state
 
 
-def _note(callees: tuple[str, ...]) -> str:
-    names = " and ".join(callees)
-    its, them, plural = ("their", "them", "s") if len(callees) > 1 else ("its", "it", "")
-    return (f"; your {names} failed {its} own checks, so while this runs, the kit's stand-in{plural} for {them} "
-            f"take{'' if plural else 's'} {its} place{plural}, so that the mistake there costs only {its} own points")
+def _probes(chosen: tuple[str, ...]) -> dict:
+    return {name: PROBES[name] for name in chosen}
 
 
 def _with_stand_ins(kind: str, compute) -> list[dict]:
     """What a correct ``kind`` gives with the stand-ins in place of each set of parts it builds (the
     largest first): ``compute(replaced)``."""
-    found = []
-    callees = CALLEES[kind]
-    for size in range(len(callees), 0, -1):
-        for chosen in itertools.combinations(callees, size):
-            found.append({"callees": list(chosen), "close": compute({name: PROBES[name] for name in chosen}),
-                          "note": _note(chosen)})
-    return found
+    return stand_ins.alternatives(CALLEES[kind], lambda chosen: compute(_probes(chosen)))
 
 
 def _mistakes(kind: str, compute) -> list[dict]:
@@ -180,8 +171,8 @@ def shortcut_dropout(cfg: dict, x: torch.Tensor, seed: int) -> Call:
              f"shape {tuple(x.shape)}")
     dropped = {"kept": branch(), "base": x, "p": p, "block": cfg["emb_dim"] // 2, "twins": False,
                "false_failure": FALSE_FAILURE, "what": f"{shown}: the feed-forward branch, dropped",
-               "stand_in": [{"callees": s["callees"], "kept": branch(s["close"])} for s in
-                            _with_stand_ins("TransformerBlock", lambda replaced: replaced)]}
+               "stand_in": [{"callees": s["callees"], "kept": s["close"]} for s in
+                            _with_stand_ins("TransformerBlock", branch)]}
     misplaced = {"any": [
         {"dropout": {**dropped, "kept": branch() + x, "base": torch.zeros(()), "share": False,
                      "stand_in": []}},  # the sum dropped, shortcut and all
@@ -206,8 +197,7 @@ def generation(cfg: dict, prompt: torch.Tensor, new: int, seed: int) -> Call:
     shown = (f"generate_text_simple({_constructed('GPTModel', args)} with the reference's parameters, "
              f"{prompt.tolist()}, {new}, context_size={cfg['context_length']})")
     expected = tokens()
-    alternatives = [{**s, "close": tokens(s["close"])} for s in
-                    _with_stand_ins("GPTModel", lambda replaced: replaced)]
+    alternatives = _with_stand_ins("GPTModel", tokens)
     return Call("GPTModel", shown, [prompt, new, cfg["context_length"]],
                 [{"tensor": {"dtype": "int64", "shape": list(expected.shape)}},
                  {"close": expected, "rtol": 0, "atol": 0, "what": f"{shown}: the greedy tokens",
